@@ -1,0 +1,4 @@
+"""Build notes/ into dist/: `python build.py`, or `python build.py --help`."""
+from exporter.cli import main
+
+main()

@@ -1,0 +1,126 @@
+"""The parsed notes: what every exporter reads, and nothing an exporter needs to re-parse.
+
+HTML fragments here are already sanitised. Section bodies keep a `<!--fact:N-->` slot
+where fact N of the note stood, so each exporter decides how a fact looks in its output
+while prose stays exactly where the author put it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Kind(str, Enum):
+    BASIC = "basic"
+    REVERSED = "reversed"
+    CLOZE = "cloze"
+    LONG = "long"
+
+
+@dataclass(frozen=True)
+class Cloze:
+    """One deletion: `ord` is Anki's card number (c1, c2…), shared by grouped deletions."""
+
+    ord: int
+    html: str
+    hint: str = ""
+
+
+Segment = str | Cloze
+
+
+@dataclass(frozen=True)
+class Media:
+    """A file the notes reference: `name` is its flat, content-addressed name in outputs."""
+
+    name: str
+    path: str
+
+
+@dataclass(frozen=True)
+class Fact:
+    kind: Kind
+    question: str
+    answer: str
+    text: tuple[Segment, ...]
+    plain_question: str
+    plain_answer: str
+    tags: tuple[str, ...]
+    context: tuple[str, ...]
+    path: str
+    line: int
+    col: int
+    deck: str
+    section: int
+    index: int
+    anchor: str = ""
+    source_root: str = "notes"
+    guid: str = ""
+    mtime: int = 0
+
+    @property
+    def source(self) -> str:
+        return f"{self.source_root}/{self.path}:{self.line}"
+
+    @property
+    def cloze_ords(self) -> tuple[int, ...]:
+        return tuple(sorted({s.ord for s in self.text if isinstance(s, Cloze)}))
+
+    @property
+    def card_count(self) -> int:
+        if self.kind is Kind.CLOZE:
+            return len(self.cloze_ords)
+        return 2 if self.kind is Kind.REVERSED else 1
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading and what stands under it up to the next heading of any level."""
+
+    level: int
+    title: str
+    title_html: str
+    path: tuple[str, ...]
+    tags: tuple[str, ...]
+    body: str
+    anchor: str
+
+
+@dataclass(frozen=True)
+class Note:
+    path: str
+    title: str
+    deck: str
+    tags: tuple[str, ...]
+    sections: tuple[Section, ...]
+    facts: tuple[Fact, ...]
+    media: tuple[Media, ...] = ()
+
+
+@dataclass(frozen=True)
+class Deck:
+    """Everything one build holds: every note, in path order."""
+
+    name: str
+    notes: tuple[Note, ...] = field(default_factory=tuple)
+
+    @property
+    def facts(self) -> tuple[Fact, ...]:
+        return tuple(f for n in self.notes for f in n.facts)
+
+    @property
+    def card_count(self) -> int:
+        return sum(f.card_count for f in self.facts)
+
+    @property
+    def media(self) -> tuple[Media, ...]:
+        seen: dict[str, Media] = {}
+        for note in self.notes:
+            for m in note.media:
+                seen.setdefault(m.name, m)
+        return tuple(seen[k] for k in sorted(seen))
+
+    @property
+    def deck_names(self) -> tuple[str, ...]:
+        return tuple(sorted({f.deck for f in self.facts}))

@@ -1,0 +1,190 @@
+"""Finding notes and reading them: bytes to text, front matter, line positions.
+
+Front matter lines are blanked rather than cut, so a line number in the body is the line
+number in the file: every later stage can report positions without an offset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .diagnostics import Diagnostic, error, warning
+
+FRONT_MATTER_KEYS = {"title": str, "deck": str, "tags": (list, str)}
+
+
+@dataclass(frozen=True)
+class Source:
+    path: Path
+    rel: str
+    display: str
+    text: str
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    digest: str = ""
+
+
+def display_path(path: Path) -> str:
+    """The path as a person typed it: relative to the working folder where possible."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def find_notes(root: Path) -> list[Path]:
+    """Every `*.md` below root in a stable order, skipping hidden files and folders."""
+    found = []
+    for path in root.rglob("*.md"):
+        parts = path.relative_to(root).parts
+        if any(p.startswith(".") for p in parts) or not path.is_file():
+            continue
+        found.append(path)
+    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+
+
+def decode(data: bytes, display: str) -> tuple[str | None, list[Diagnostic]]:
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, [
+            error(
+                display,
+                line,
+                col,
+                f"not UTF-8: byte 0x{data[exc.start]:02x} cannot be decoded",
+                "save the file as UTF-8 (most editors: 'Save with encoding')",
+            )
+        ]
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    diags = []
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        diags.append(
+            warning(display, line, 1, "NUL character removed", "delete the stray control character")
+        )
+        text = text.replace("\x00", "")
+    return text, diags
+
+
+def split_front_matter(text: str, display: str) -> tuple[dict[str, Any], str, list[Diagnostic]]:
+    """Parse a leading `---` YAML block; the body keeps its line numbers."""
+    lines = text.split("\n")
+    if not lines or lines[0].rstrip() != "---":
+        return {}, text, []
+    end = next((i for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "...")), None)
+    if end is None:
+        return (
+            {},
+            text,
+            [error(display, 1, 1, "front matter is not closed", "end it with a line '---'")],
+        )
+    body = "\n" * end + "\n" + "\n".join(lines[end + 1 :])
+    raw = "\n".join(lines[1:end])
+    diags: list[Diagnostic] = []
+    try:
+        meta = yaml.safe_load(raw) if raw.strip() else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark else 1
+        col = mark.column + 1 if mark else 1
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        diags.append(
+            error(
+                display,
+                line,
+                col,
+                f"front matter is not valid YAML: {problem}",
+                "fix the YAML; the body was still checked",
+            )
+        )
+        return {}, body, diags
+    if not isinstance(meta, dict):
+        diags.append(
+            error(
+                display,
+                2,
+                1,
+                "front matter must be a mapping of keys to values",
+                "write lines like 'title: My note'",
+            )
+        )
+        return {}, body, diags
+    clean: dict[str, Any] = {}
+    for key, value in meta.items():
+        line = _key_line(lines[1:end], str(key))
+        if key not in FRONT_MATTER_KEYS:
+            diags.append(
+                warning(
+                    display,
+                    line,
+                    1,
+                    f"unknown front matter key '{key}' ignored",
+                    "known keys: " + ", ".join(sorted(FRONT_MATTER_KEYS)),
+                )
+            )
+            continue
+        if not isinstance(value, FRONT_MATTER_KEYS[key]):
+            diags.append(
+                error(
+                    display,
+                    line,
+                    1,
+                    f"front matter '{key}' has the wrong type",
+                    "tags: a list like [upsc, gs2]; title and deck: text",
+                )
+            )
+            continue
+        if key == "tags":
+            value = [value] if isinstance(value, str) else value
+            if not all(isinstance(t, (str, int)) for t in value):
+                diags.append(
+                    error(
+                        display,
+                        line,
+                        1,
+                        "front matter 'tags' must be a list of words",
+                        "write tags: [upsc, gs2]",
+                    )
+                )
+                continue
+            value = [str(t) for t in value]
+        clean[key] = value
+    return clean, body, diags
+
+
+def _key_line(meta_lines: list[str], key: str) -> int:
+    for i, line in enumerate(meta_lines):
+        if line.startswith(f"{key}:"):
+            return i + 2
+    return 2
+
+
+def read_source(root: Path, path: Path) -> tuple[Source | None, list[Diagnostic]]:
+    display = display_path(path)
+    data = path.read_bytes()
+    text, diags = decode(data, display)
+    if text is None:
+        return None, diags
+    meta, body, fm_diags = split_front_matter(text, display)
+    return (
+        Source(
+            path=path,
+            rel=path.relative_to(root).as_posix(),
+            display=display,
+            text=body,
+            meta=meta,
+            digest=hashlib.sha256(data).hexdigest(),
+        ),
+        diags + fm_diags,
+    )

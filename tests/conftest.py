@@ -1,0 +1,51 @@
+"""Shared helpers: fixture note sets copied to a temporary folder (the originals are never
+written), builds through the real pipeline, and a fresh Anki collection to import into."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from exporter.config import BuildConfig
+from exporter.pipeline import BuildResult, build
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def copy_fixture(name: str, dest: Path) -> Path:
+    target = dest / name
+    shutil.copytree(FIXTURES / name, target)
+    return target
+
+
+def write_note(folder: Path, rel: str, text: str) -> Path:
+    path = folder / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run_build(notes: Path, out: Path, **kwargs) -> BuildResult:
+    return build(BuildConfig(notes=notes, out=out, **kwargs))
+
+
+@pytest.fixture
+def collection(tmp_path: Path) -> Iterator:
+    """A fresh, empty Anki collection, closed after the test."""
+    from anki.collection import Collection
+
+    col = Collection(str(tmp_path / "collection.anki2"))
+    yield col
+    col.close()
+
+
+def import_apkg(col, path: Path):
+    """Import with Anki's default options, as a person clicking File › Import does."""
+    from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest
+
+    request = ImportAnkiPackageRequest(package_path=str(path), options=ImportAnkiPackageOptions())
+    return col.import_anki_package(request)

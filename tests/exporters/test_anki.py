@@ -1,0 +1,181 @@
+"""The deck, checked by importing it with the official `anki` library into a fresh
+collection, as a person's Anki would."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from exporter.exporters.anki import BASIC_ID, CLOZE_ID, REVERSED_ID
+
+from ..conftest import copy_fixture, import_apkg, run_build
+
+
+@pytest.fixture
+def kinds_deck(tmp_path):
+    notes = copy_fixture("kinds", tmp_path)
+    result = run_build(notes, tmp_path / "dist", formats=("apkg",))
+    assert result.ok, [d.format() for d in result.diagnostics]
+    return tmp_path / "dist" / "kinds.apkg"
+
+
+def cards_by_sort(col) -> dict[str, list]:
+    found: dict[str, list] = {}
+    for cid in col.find_cards(""):
+        card = col.get_card(cid)
+        found.setdefault(card.note().fields[0], []).append(card)
+    for cards in found.values():
+        cards.sort(key=lambda c: c.ord)
+    return found
+
+
+def card_for(col, needle: str) -> list:
+    matches = [cards for front, cards in cards_by_sort(col).items() if needle in front]
+    assert len(matches) == 1, f"{needle!r}: {len(matches)} notes"
+    return matches[0]
+
+
+def text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+
+
+def test_exact_counts_decks_and_note_types(collection, kinds_deck):
+    result = import_apkg(collection, kinds_deck)
+    assert len(result.log.new) == 7
+    assert collection.note_count() == 7
+    assert collection.card_count() == 9
+    names = {d.name for d in collection.decks.all_names_and_ids()}
+    assert {"Kinds", "ir"} <= names
+    types = {m["name"]: int(m["id"]) for m in collection.models.all()}
+    assert types["Exporter Basic"] == BASIC_ID
+    assert types["Exporter Basic (and reversed card)"] == REVERSED_ID
+    assert types["Exporter Cloze"] == CLOZE_ID
+
+
+def test_decks_hold_their_notes(collection, kinds_deck):
+    import_apkg(collection, kinds_deck)
+    assert len(collection.find_cards('deck:"Kinds"')) == 8
+    assert len(collection.find_cards('"deck:ir"')) == 1
+
+
+def test_tags_are_anki_tags(collection, kinds_deck):
+    import_apkg(collection, kinds_deck)
+    (card,) = card_for(collection, "Capital of France")
+    assert sorted(card.note().tags) == ["fixture", "geo"]
+    (card,) = card_for(collection, "Lithium is used in")
+    assert sorted(card.note().tags) == ["prelims", "upsc::gs3"]
+    assert set(collection.tags.all()) == {"fixture", "geo", "prelims", "upsc::gs3"}
+
+
+def test_basic_card_renders_question_answer_context_source(collection, kinds_deck):
+    import_apkg(collection, kinds_deck)
+    (card,) = card_for(collection, "Capital of France")
+    question, answer = card.question(), card.answer()
+    assert "Capital of France" in question and "Paris" not in text(question)
+    assert "Paris" in answer
+    assert 'class="context">Kinds</div>' in question
+    assert "kinds/general.md:9" in answer
+    assert "#geo" not in answer
+
+
+def test_reversed_note_has_two_directions(collection, kinds_deck):
+    import_apkg(collection, kinds_deck)
+    forward, backward = card_for(collection, "KABIL")
+    assert "KABIL" in text(forward.question()) and "Khanij" not in text(forward.question())
+    assert "Khanij Bidesh India Ltd" in text(backward.question())
+    assert "KABIL" not in text(backward.question())
+
+
+def test_cloze_cards_hide_their_deletion(collection, kinds_deck):
+    import_apkg(collection, kinds_deck)
+    (card,) = card_for(collection, "India joined the MSP")
+    assert "2023" not in text(card.question()) and "[...]" in card.question()
+    assert "2023" in text(card.answer())
+
+
+def test_grouped_cloze_hides_the_group_together(collection, kinds_deck):
+    import_apkg(collection, kinds_deck)
+    first, second = card_for(collection, "Neodymium")
+    q1 = text(first.question())
+    assert "Neodymium" not in q1 and "samarium" not in q1 and "magnets" in q1
+    q2 = text(second.question())
+    assert "Neodymium" in q2 and "magnets" not in q2
+
+
+def test_cloze_hint_shows_on_the_front(collection, kinds_deck):
+    import_apkg(collection, kinds_deck)
+    (card,) = card_for(collection, "alkali")
+    assert "[an alkali metal]" in text(card.question())
+    assert "Lithium" not in text(card.question())
+
+
+def test_long_answer_is_the_block(collection, kinds_deck):
+    import_apkg(collection, kinds_deck)
+    (card,) = card_for(collection, "Pillars of TRUST")
+    assert "<li>Strategic</li>" in card.answer()
+    assert "Strategic" not in card.question()
+
+
+def test_escaped_and_code_lines_make_no_cards(collection, kinds_deck):
+    import_apkg(collection, kinds_deck)
+    fronts = " ".join(cards_by_sort(collection))
+    assert "Not a fact" not in fronts and "stay literal" not in fronts
+
+
+def test_css_and_sort_field(collection, kinds_deck):
+    import_apkg(collection, kinds_deck)
+    model = collection.models.get(BASIC_ID)
+    assert ".nightMode" in model["css"] and "--accent" in model["css"]
+    (card,) = card_for(collection, "Capital of France")
+    assert collection.db.scalar("select sfld from notes where id = ?", card.nid) == (
+        "Capital of France"
+    )
+
+
+def test_guid_is_not_genanki_field_hash(kinds_deck, tmp_path):
+    import genanki
+
+    from exporter.config import BuildConfig
+    from exporter.pipeline import load
+
+    deck, _ = load(BuildConfig(notes=tmp_path / "kinds"))
+    from exporter import identity
+
+    facts = identity.assign(deck).facts
+    assert all(f.guid for f in facts)
+    assert len({f.guid for f in facts}) == len(facts)
+    fact = facts[0]
+    assert fact.guid != genanki.guid_for(fact.question, fact.answer)
+
+
+def test_two_builds_are_byte_identical(tmp_path):
+    notes = copy_fixture("kinds", tmp_path)
+    run_build(notes, tmp_path / "a", formats=("apkg",))
+    run_build(notes, tmp_path / "b", formats=("apkg",))
+    assert (tmp_path / "a/kinds.apkg").read_bytes() == (tmp_path / "b/kinds.apkg").read_bytes()
+
+
+def test_media_is_packed(collection, tmp_path):
+    from ..conftest import write_note
+
+    notes = tmp_path / "notes"
+    img = notes / "images" / "dot.png"
+    img.parent.mkdir(parents=True)
+    img.write_bytes(PNG_1PX)
+    write_note(notes, "map.md", "- Where :: here ![a map](images/dot.png)\n")
+    result = run_build(notes, tmp_path / "dist", formats=("apkg",))
+    assert result.ok, [d.format() for d in result.diagnostics]
+    import_apkg(collection, tmp_path / "dist/notes.apkg")
+    (card,) = card_for(collection, "Where")
+    name = re.search(r'src="([^"]+)"', card.answer()).group(1)
+    assert name.endswith("-dot.png")
+    media_file = collection.media.dir() + "/" + name
+    with open(media_file, "rb") as fh:
+        assert fh.read() == PNG_1PX
+
+
+PNG_1PX = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082"
+)

@@ -1,0 +1,86 @@
+"""The command line as people and scripts use it: exit codes, messages, the shipped notes."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from exporter.cli import main
+
+from .conftest import FIXTURES, REPO, copy_fixture, import_apkg
+
+
+def test_build_py_builds_the_shipped_notes(tmp_path, collection):
+    shutil.copytree(REPO / "notes", tmp_path / "notes")
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "build.py")], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "built 1 note, " in proc.stdout
+    deck, sheet = tmp_path / "dist/notes.apkg", tmp_path / "dist/notes.pdf"
+    assert sheet.stat().st_size > 10_000
+    import_apkg(collection, deck)
+    assert collection.note_count() >= 40
+    names = {d.name for d in collection.decks.all_names_and_ids()}
+    assert "UPSC::GS2::International Relations" in names
+
+
+def test_check_names_file_and_line_and_exits_1(tmp_path):
+    notes = copy_fixture("broken", tmp_path)
+    result = CliRunner().invoke(main, ["check", "--notes", str(notes)])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert any(
+        line.endswith("bad.md:4:27: error: unclosed cloze '{{2023.' — close it with '}}'")
+        for line in lines
+    ), result.output
+    assert any("bad.md:5:3: error: empty question" in line for line in lines)
+    assert any("also-bad.md:1:11: error: a line ending in '::'" in line for line in lines)
+    assert "3 errors" in lines[-1]
+
+
+def test_check_passes_on_good_notes(tmp_path):
+    result = CliRunner().invoke(main, ["check", "--notes", str(FIXTURES / "kinds")])
+    assert result.exit_code == 0, result.output
+    assert "7 facts: 0 errors, 0 warnings" in result.output
+
+
+def test_failed_build_writes_nothing_and_keeps_dist(tmp_path):
+    good = copy_fixture("kinds", tmp_path)
+    out = tmp_path / "dist"
+    assert (
+        CliRunner().invoke(main, ["build", "--notes", str(good), "--out", str(out)]).exit_code == 0
+    )
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    (good / "general.md").write_text("- broken {{cloze\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["build", "--notes", str(good), "--out", str(out)])
+    assert result.exit_code == 1
+    assert "nothing written" in result.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_format_option_and_summary(tmp_path):
+    notes = copy_fixture("kinds", tmp_path)
+    out = tmp_path / "dist"
+    result = CliRunner().invoke(
+        main, ["build", "--notes", str(notes), "--out", str(out), "--format", "apkg"]
+    )
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in out.iterdir()] == ["kinds.apkg"]
+    assert "2 notes, 7 facts, 9 cards" in result.output
+
+
+def test_usage_errors_exit_2(tmp_path):
+    result = CliRunner().invoke(main, ["build", "--format", "docx"])
+    assert result.exit_code == 2
+
+
+def test_version_and_help():
+    runner = CliRunner()
+    assert runner.invoke(main, ["--version"]).output.startswith("exporter, version ")
+    help_text = runner.invoke(main, ["--help"]).output
+    for command in ("build", "check"):
+        assert command in help_text
