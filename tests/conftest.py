@@ -29,6 +29,15 @@ def write_note(folder: Path, rel: str, text: str) -> Path:
     return path
 
 
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file below `folder` with its bytes: for asserting that nothing was written."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
 def run_build(notes: Path, out: Path, **kwargs) -> BuildResult:
     return build(BuildConfig(notes=notes, out=out, **kwargs))
 

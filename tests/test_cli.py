@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from exporter.cli import main
 
-from .conftest import FIXTURES, REPO, copy_fixture, import_apkg
+from .conftest import FIXTURES, REPO, copy_fixture, import_apkg, snapshot
 
 
 def test_build_py_builds_the_shipped_notes(tmp_path, collection):
@@ -54,12 +54,14 @@ def test_failed_build_writes_nothing_and_keeps_dist(tmp_path):
     assert (
         CliRunner().invoke(main, ["build", "--notes", str(good), "--out", str(out)]).exit_code == 0
     )
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = snapshot(tmp_path)
     (good / "general.md").write_text("- broken {{cloze\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["build", "--notes", str(good), "--out", str(out)])
     assert result.exit_code == 1
     assert "nothing written" in result.output
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    after = snapshot(tmp_path)
+    assert after.pop("kinds/general.md") != before.pop("kinds/general.md")
+    assert after == before
 
 
 def test_format_option_and_summary(tmp_path):
@@ -69,7 +71,7 @@ def test_format_option_and_summary(tmp_path):
         main, ["build", "--notes", str(notes), "--out", str(out), "--format", "apkg"]
     )
     assert result.exit_code == 0, result.output
-    assert [p.name for p in out.iterdir()] == ["kinds.apkg"]
+    assert [p.name for p in out.iterdir() if not p.name.startswith(".")] == ["kinds.apkg"]
     assert "2 notes, 7 facts, 9 cards" in result.output
 
 

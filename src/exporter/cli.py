@@ -13,6 +13,7 @@ import click
 from . import __version__
 from .config import FORMATS, BuildConfig
 from .diagnostics import Diagnostic, has_errors, sort_unique
+from .identity import Report, note_id
 from .pipeline import BuildResult, build, load
 from .sources import display_path
 
@@ -27,25 +28,70 @@ def plural(n: int, word: str) -> str:
 
 
 def summary(result: BuildResult) -> str:
-    deck = result.deck
-    assert deck is not None
-    counts = (
-        f"{plural(len(deck.notes), 'note')}, {plural(len(deck.facts), 'fact')}, "
-        f"{plural(deck.card_count, 'card')}"
-    )
+    notes, facts, cards = result.counts
+    counts = f"{plural(notes, 'note')}, {plural(facts, 'fact')}, {plural(cards, 'card')}"
     errors = sum(d.is_error for d in result.diagnostics)
     warnings = len(result.diagnostics) - errors
     problems = (
-        f"; {plural(errors, 'error')}, {plural(warnings, 'warning')}"
-        if (errors or warnings)
-        else ""
+        f"; {plural(errors, 'error')}, {plural(warnings, 'warning')}" if result.diagnostics else ""
     )
     if not result.ok:
         return f"build failed: {counts}{problems}; nothing written"
+    if result.up_to_date:
+        return f"up to date: {counts}; nothing to do"
     if not result.outputs:
         return f"dry run: {counts}{problems}; nothing written"
     written = ", ".join(display_path(p) for p in result.outputs)
     return f"built {counts}{problems} → {written}"
+
+
+REPORT_ORDER = ("new", "edited", "moved", "moved+edited", "restored", "removed")
+REPORT_LIMIT = 15
+
+
+def report_lines(report: Report | None) -> list[str]:
+    """What changed since the lock, fact by fact, and what to do about removed ones."""
+    if report is None:
+        return []
+    if report.is_empty:
+        return ["no changes since the lock"]
+    counts = [f"{len(report.of(s))} {s}" for s in REPORT_ORDER if report.of(s)]
+    lines = ["changes since the lock: " + ", ".join(counts)]
+    for status in REPORT_ORDER:
+        changes = report.of(status)
+        shown = changes if status == "removed" else changes[:REPORT_LIMIT]
+        for change in shown:
+            lines.append(f"  {status:<12} {change.where}  {shorten(change.question)}")
+        if len(shown) < len(changes):
+            lines.append(f"  … and {len(changes) - len(shown)} more {status}")
+    removed = report.of("removed")
+    if removed:
+        ids = ",".join(str(note_id(c.guid)) for c in removed)
+        lines.append(
+            f"  Anki keeps removed facts' notes after an import. To delete them, search the "
+            f"Anki browser for  nid:{ids}  and delete the notes found."
+        )
+    for key in report.stamps_changed:
+        if key.startswith("anki-fields:"):
+            lines.append(
+                f"  note type {key.split(':', 1)[1]} changed its fields: Anki will import it as "
+                "a copy; give it a new id and name instead"
+            )
+        elif key.startswith("anki:"):
+            lines.append(f"  note type {key.split(':', 1)[1]} has new templates or CSS")
+    return lines
+
+
+def shorten(text: str, width: int = 70) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def print_result(result: BuildResult) -> None:
+    print_diagnostics(result.diagnostics)
+    if result.ok and not result.up_to_date:
+        for line in report_lines(result.report):
+            click.echo(line)
+    click.echo(summary(result))
 
 
 notes_option = click.option(
@@ -111,8 +157,7 @@ def build_command(
         dry_run=dry_run,
     )
     result = build(config)
-    print_diagnostics(result.diagnostics)
-    click.echo(summary(result))
+    print_result(result)
     if not result.ok:
         sys.exit(1)
 
@@ -132,3 +177,33 @@ def check_command(notes: Path, strict: bool) -> None:
     )
     if has_errors(diags, strict):
         sys.exit(1)
+
+
+@main.command("watch")
+@notes_option
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("dist"),
+    show_default=True,
+    help="Output folder.",
+)
+@click.option(
+    "--format",
+    "formats",
+    type=click.Choice(FORMATS),
+    multiple=True,
+    help="Output to write; repeat for several. Default: all.",
+)
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+def watch_command(notes: Path, out: Path, formats: tuple[str, ...], strict: bool) -> None:
+    """Rebuild whenever a note or style is saved; Ctrl-C stops."""
+    from .watch import watch
+
+    config = BuildConfig(notes=notes, out=out, formats=formats or FORMATS, strict=strict)
+    click.echo(f"watching {display_path(notes)} (Ctrl-C to stop)")
+    try:
+        watch(config, print_result)
+    except KeyboardInterrupt:
+        click.echo("stopped")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,19 +18,28 @@ class BuildConfig:
     tags: tuple[str, ...] = ()
     self_test: bool = False
     dry_run: bool = False
+    paper: str = "a4"
     styles: Path = field(default_factory=lambda: Path(__file__).resolve().parents[2] / "styles")
 
     @property
-    def name(self) -> str:
-        """Output file stem: the notes folder's name (`notes` → `dist/notes.apkg`)."""
+    def source_name(self) -> str:
         return self.notes.resolve().name or "notes"
 
     @property
+    def name(self) -> str:
+        """Output file stem: the notes folder's name (`notes` → `dist/notes.apkg`), with
+        the tags of a subset build, so a subset never overwrites the whole deck."""
+        if not self.tags:
+            return self.source_name
+        suffix = "-".join(re.sub(r"[^\w-]+", "_", t.lstrip("#")) for t in sorted(self.tags))
+        return f"{self.source_name}--{suffix}"
+
+    @property
     def root_deck(self) -> str:
-        return self.name.replace("_", " ").replace("-", " ").title()
+        return self.source_name.replace("_", " ").replace("-", " ").title()
 
     @property
     def lock_path(self) -> Path:
         """The lock sits beside the notes folder, not in it: the notes are only read."""
         folder = self.notes.resolve()
-        return folder.parent / f"{folder.name}.lock.json"
+        return folder.parent / f"{self.source_name}.lock.json"

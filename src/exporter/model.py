@@ -7,6 +7,7 @@ while prose stays exactly where the author put it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -104,6 +105,7 @@ class Deck:
 
     name: str
     notes: tuple[Note, ...] = field(default_factory=tuple)
+    stamps: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def facts(self) -> tuple[Fact, ...]:

@@ -1,8 +1,9 @@
-"""`build(config)`: the stages in order. Knows no output format; only the registry does.
+"""`build(config)`: the stages in order, and the change report. Knows no output format;
+only the exporter registry does.
 
-Outputs are written beside their final names and renamed into place only when every
-format has succeeded, so a failed or interrupted build leaves the previous `dist/` as it
-was.
+Outputs and the lock are written beside their final names and renamed into place only when
+everything has succeeded, so a failed or interrupted build leaves the previous `dist/` and
+lock as they were.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ import contextlib
 import dataclasses
 import os
 import tempfile
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from . import exporters, identity
+from . import cache, exporters, identity
 from .config import BuildConfig
 from .diagnostics import Diagnostic, error, has_errors, sort_unique, warning
+from .identity import Lock, Report
 from .model import Deck, Note
 from .sources import display_path, find_notes, read_source
 from .syntax import parse_note
@@ -31,8 +34,13 @@ class BuildResult:
     diagnostics: tuple[Diagnostic, ...]
     outputs: tuple[Path, ...] = ()
     ok: bool = True
-    notes_read: int = 0
-    messages: tuple[str, ...] = field(default_factory=tuple)
+    report: Report | None = None
+    up_to_date: bool = False
+    counts: tuple[int, int, int] = (0, 0, 0)
+
+
+def counts_of(deck: Deck) -> tuple[int, int, int]:
+    return len(deck.notes), len(deck.facts), deck.card_count
 
 
 def load(config: BuildConfig, progress: Progress | None = None) -> tuple[Deck, list[Diagnostic]]:
@@ -84,9 +92,10 @@ def check_deck(deck: Deck, root: Path) -> list[Diagnostic]:
     seen_fact: dict[tuple[str, str], str] = {}
     for fact in deck.facts:
         where = display_path(root / fact.path)
+        here = f"{where}:{fact.line}"
         if fact.anchor:
-            first = seen_anchor.setdefault(fact.anchor, f"{where}:{fact.line}")
-            if first != f"{where}:{fact.line}":
+            first = seen_anchor.setdefault(fact.anchor, here)
+            if first != here:
                 out.append(
                     error(
                         where,
@@ -96,9 +105,8 @@ def check_deck(deck: Deck, root: Path) -> list[Diagnostic]:
                         f"first used at {first}; give each fact its own id",
                     )
                 )
-        key = (fact.plain_question, fact.plain_answer)
-        first = seen_fact.setdefault(key, f"{where}:{fact.line}")
-        if first != f"{where}:{fact.line}":
+        first = seen_fact.setdefault((fact.plain_question, fact.plain_answer), here)
+        if first != here:
             out.append(
                 warning(
                     where,
@@ -115,7 +123,7 @@ def select_tags(deck: Deck, tags: tuple[str, ...]) -> Deck:
     """Keep the facts carrying any of `tags` (a parent tag selects its children)."""
     if not tags:
         return deck
-    wanted = {t.replace("/", "::") for t in tags}
+    wanted = {t.lstrip("#").replace("/", "::") for t in tags}
 
     def keep(fact_tags: tuple[str, ...]) -> bool:
         return any(t == w or t.startswith(w + "::") for t in fact_tags for w in wanted)
@@ -128,34 +136,85 @@ def select_tags(deck: Deck, tags: tuple[str, ...]) -> Deck:
     return dataclasses.replace(deck, notes=tuple(notes))
 
 
-def build(config: BuildConfig, progress: Progress | None = None) -> BuildResult:
-    deck, diagnostics = load(config, progress)
-    diags = sort_unique(diagnostics)
-    if has_errors(diags, config.strict):
-        return BuildResult(deck, diags, ok=False, notes_read=len(deck.notes))
-    deck = select_tags(identity.assign(deck), config.tags)
-    if config.dry_run:
-        return BuildResult(deck, diags, notes_read=len(deck.notes))
-    outputs: list[tuple[Path, Path]] = []
-    config.out.mkdir(parents=True, exist_ok=True)
+def read_lock(config: BuildConfig) -> tuple[Lock | None, list[Diagnostic]]:
+    path = config.lock_path
     try:
-        for name in config.formats:
-            exporter = exporters.get(name)
-            final = config.out / f"{config.name}{exporter.suffix}"
-            fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=config.out)
-            os.close(fd)
-            outputs.append((Path(tmp), final))
-            result = exporter.export(deck, config, Path(tmp))
+        return identity.read_lock(path), []
+    except (ValueError, TypeError, KeyError) as exc:
+        return None, [
+            error(
+                display_path(path),
+                1,
+                1,
+                f"lock file is unreadable: {exc}",
+                "restore it from version control; deleting it gives every card a new "
+                "identity (duplicates in Anki)",
+            )
+        ]
+
+
+def build(
+    config: BuildConfig,
+    progress: Progress | None = None,
+    now: Callable[[], int] = lambda: int(time.time()),
+) -> BuildResult:
+    fingerprint = cache.fingerprint(config)
+    state = cache.load_state(config) if not config.dry_run else None
+    if state and state.still_valid(fingerprint):
+        return BuildResult(
+            None,
+            (),
+            tuple(Path(p) for p in state.outputs),
+            report=Report(),
+            up_to_date=True,
+            counts=tuple(state.summary["counts"]),
+        )
+
+    deck, diagnostics = load(config, progress)
+    lock, lock_diags = read_lock(config)
+    diags = sort_unique([*diagnostics, *lock_diags])
+    if lock is None or has_errors(diags, config.strict):
+        return BuildResult(deck, diags, ok=False, counts=counts_of(deck))
+
+    chosen = [exporters.get(name) for name in config.formats]
+    stamps = {k: v for e in chosen for k, v in e.signatures(config).items()}
+    deck, new_lock, report = identity.resolve(deck, lock, now, stamps)
+    subset = select_tags(deck, config.tags)
+    if config.dry_run:
+        return BuildResult(subset, diags, report=report, counts=counts_of(subset))
+
+    config.out.mkdir(parents=True, exist_ok=True)
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for exporter in chosen:
+            for final in exporter.targets(subset, config):
+                staged.append((stage(final), final))
+            result = exporter.export(subset, config, dict((f, t) for t, f in staged))
             diags = sort_unique([*diags, *result.diagnostics])
         if has_errors(diags, config.strict):
-            return BuildResult(deck, diags, ok=False, notes_read=len(deck.notes))
-        for tmp, final in outputs:
+            return BuildResult(subset, diags, ok=False, report=report, counts=counts_of(subset))
+        lock_text = new_lock.dumps()
+        old_text = config.lock_path.read_text("utf-8") if config.lock_path.exists() else None
+        if lock_text != old_text:
+            tmp = stage(config.lock_path)
+            tmp.write_text(lock_text, encoding="utf-8")
+            staged.append((tmp, config.lock_path))
+        for tmp, final in staged:
             os.chmod(tmp, 0o644)
             os.replace(tmp, final)
     finally:
-        for tmp, _ in outputs:
+        for tmp, _ in staged:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
-    return BuildResult(
-        deck, diags, tuple(final for _, final in outputs), notes_read=len(deck.notes)
-    )
+    outputs = [final for _, final in staged if final != config.lock_path]
+    counts = counts_of(subset)
+    cache.save_state(config, cache.fingerprint(config), outputs, {"counts": counts})
+    return BuildResult(subset, diags, tuple(outputs), report=report, counts=counts)
+
+
+def stage(final: Path) -> Path:
+    """A temporary file beside `final`, so the rename into place is atomic."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
+    os.close(fd)
+    return Path(tmp)

@@ -142,7 +142,7 @@ def test_guid_is_not_genanki_field_hash(kinds_deck, tmp_path):
     deck, _ = load(BuildConfig(notes=tmp_path / "kinds"))
     from exporter import identity
 
-    facts = identity.assign(deck).facts
+    facts = identity.resolve(deck, identity.Lock(), lambda: 1_800_000_000)[0].facts
     assert all(f.guid for f in facts)
     assert len({f.guid for f in facts}) == len(facts)
     fact = facts[0]

@@ -7,6 +7,7 @@ never imports WeasyPrint.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -18,15 +19,22 @@ from ..model import Deck
 
 @dataclass(frozen=True)
 class Output:
-    path: Path
     diagnostics: tuple[Diagnostic, ...] = ()
 
 
 class Exporter(Protocol):
-    suffix: str
+    def targets(self, deck: Deck, config: BuildConfig) -> list[Path]:
+        """The files this format writes, by their final names."""
+        ...
 
-    def export(self, deck: Deck, config: BuildConfig, target: Path) -> Output:
-        """Write one output to `target` (a temporary path the pipeline renames into place)."""
+    def signatures(self, config: BuildConfig) -> dict[str, str]:
+        """Named hashes of what the output looks like apart from the notes (note types,
+        templates); a changed one gets a newer timestamp in the lock."""
+        ...
+
+    def export(self, deck: Deck, config: BuildConfig, paths: Mapping[Path, Path]) -> Output:
+        """Write each target to `paths[target]`, a temporary file the pipeline renames
+        into place once every format has succeeded."""
         ...
 
 

@@ -15,9 +15,11 @@ import json
 import sqlite3
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from ..config import BuildConfig
+from ..identity import card_id, note_id, stable_int
 from ..model import Cloze, Deck, Fact, Kind
 from . import Output
 
@@ -113,15 +115,29 @@ def fields_for(fact: Fact) -> list[str]:
     return [fact.question, fact.answer, context, source]
 
 
-def stable_int(text: str, bits: int = 52) -> int:
-    """A positive id from a name, stable across builds and machines."""
-    return int(hashlib.sha256(text.encode()).hexdigest(), 16) % (1 << bits) + (1 << 40)
+def signatures(css: str) -> dict[str, str]:
+    """What each note type looks like; a change gives it a newer mtime, so Anki's default
+    import updates templates and CSS. A change of fields (`anki-fields:`) is reported."""
+    out = {}
+    for model in {id(m): m for m in note_types(css).values()}.values():
+        fields = [f["name"] for f in model.fields]
+        look = json.dumps([fields, model.templates, model.css], sort_keys=True)
+        out[f"anki:{model.model_id}"] = hashlib.sha256(look.encode()).hexdigest()[:16]
+        out[f"anki-fields:{model.model_id}"] = hashlib.sha256(
+            json.dumps(fields).encode()
+        ).hexdigest()[:16]
+    return out
 
 
 class AnkiExporter:
-    suffix = ".apkg"
+    def signatures(self, config: BuildConfig) -> dict[str, str]:
+        return signatures(card_css(config.styles))
 
-    def export(self, deck: Deck, config: BuildConfig, target: Path) -> Output:
+    def targets(self, deck: Deck, config: BuildConfig) -> list[Path]:
+        return [config.out / f"{config.name}.apkg"]
+
+    def export(self, deck: Deck, config: BuildConfig, paths: Mapping[Path, Path]) -> Output:
+        (target,) = (paths[t] for t in self.targets(deck, config))
         import genanki
 
         types = note_types(card_css(config.styles))
@@ -130,7 +146,9 @@ class AnkiExporter:
         for fact in deck.facts:
             gdeck = decks.get(fact.deck)
             if gdeck is None:
-                gdeck = decks[fact.deck] = genanki.Deck(stable_int("deck:" + fact.deck), fact.deck)
+                gdeck = decks[fact.deck] = genanki.Deck(
+                    stable_int("deck:" + fact.deck, 52), fact.deck
+                )
             gdeck.add_note(
                 genanki.Note(
                     model=types[fact.kind],
@@ -148,35 +166,37 @@ class AnkiExporter:
             conn = sqlite3.connect(db_path)
             cursor = conn.cursor()
             package.write_to_db(cursor, EPOCH, iter(range(1, 1 << 30)))
-            stamp_identities(cursor, rows, max((f.mtime for f in rows.values()), default=EPOCH))
+            stamp_identities(cursor, rows, deck.stamps)
             conn.commit()
             cursor.execute("VACUUM")
             conn.close()
             write_zip(target, db_path, [(m.name, Path(m.path)) for m in media])
-        return Output(target)
+        return Output()
 
 
-def stamp_identities(cursor: sqlite3.Cursor, facts: dict[str, Fact], model_mtime: int) -> None:
+def stamp_identities(
+    cursor: sqlite3.Cursor, facts: dict[str, Fact], stamps: Mapping[str, int]
+) -> None:
     """Give notes and cards ids and mtimes that follow the fact, not the clock."""
     notes = cursor.execute("SELECT id, guid FROM notes ORDER BY id").fetchall()
     for old_id, guid in notes:
         fact = facts[guid]
-        note_id = stable_int("note:" + guid, 46)
+        new_id = note_id(guid)
         mtime = fact.mtime or EPOCH
         cursor.execute("UPDATE notes SET id = ?, mod = ? WHERE id = ?", (-old_id, mtime, old_id))
         cards = cursor.execute("SELECT id, ord FROM cards WHERE nid = ?", (old_id,)).fetchall()
-        for card_id, ord_ in cards:
+        for old_card, ord_ in cards:
             cursor.execute(
                 "UPDATE cards SET id = ?, nid = ?, mod = ? WHERE id = ?",
-                (-stable_int(f"card:{guid}:{ord_}", 46), -old_id, mtime, card_id),
+                (-card_id(guid, ord_), -old_id, mtime, old_card),
             )
-        cursor.execute("UPDATE cards SET nid = ? WHERE nid = ?", (note_id, -old_id))
-        cursor.execute("UPDATE notes SET id = ? WHERE id = ?", (note_id, -old_id))
+        cursor.execute("UPDATE cards SET nid = ? WHERE nid = ?", (new_id, -old_id))
+        cursor.execute("UPDATE notes SET id = ? WHERE id = ?", (new_id, -old_id))
     cursor.execute("UPDATE cards SET id = -id WHERE id < 0")
     (models_json,) = cursor.execute("SELECT models FROM col").fetchone()
     models = json.loads(models_json)
-    for model in models.values():
-        model["mod"] = model_mtime
+    for key, model in models.items():
+        model["mod"] = stamps.get(f"anki:{key}", EPOCH)
     cursor.execute("UPDATE col SET models = ?", (json.dumps(models, sort_keys=True),))
 
 

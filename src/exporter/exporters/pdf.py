@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -91,11 +91,16 @@ def make_fetcher(allowed: list[Path]):
 
 
 class PdfExporter:
-    suffix = ".pdf"
+    def signatures(self, config: BuildConfig) -> dict[str, str]:
+        return {}
 
-    def export(self, deck: Deck, config: BuildConfig, target: Path) -> Output:
+    def targets(self, deck: Deck, config: BuildConfig) -> list[Path]:
+        return [config.out / f"{config.name}.pdf"]
+
+    def export(self, deck: Deck, config: BuildConfig, paths: Mapping[Path, Path]) -> Output:
         import weasyprint
 
+        (target,) = (paths[t] for t in self.targets(deck, config))
         html = render_html(deck, config)
         fetcher = make_fetcher([config.styles, config.notes])
         document = weasyprint.HTML(
@@ -104,7 +109,7 @@ class PdfExporter:
         css = [weasyprint.CSS(filename=str(p), url_fetcher=fetcher) for p in stylesheets(config)]
         with fixed_font_timestamps():
             document.write_pdf(target, stylesheets=css, pdf_identifier=b"exporter-sheet")
-        return Output(target)
+        return Output()
 
 
 @contextlib.contextmanager

@@ -1,0 +1,96 @@
+"""What the last successful build was made from, so an unchanged rebuild does nothing.
+
+The fingerprint covers every input that can change an output: the notes folder's files,
+the styles, the templates, this package's own code, the lock and the build options. The
+state lives in the output folder's `.cache/`, never among the notes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import BuildConfig
+
+PACKAGE = Path(__file__).resolve().parent
+
+
+def _tree_digest(h: hashlib._Hash, root: Path, label: str) -> None:
+    if not root.is_dir():
+        h.update(f"{label}:missing\n".encode())
+        return
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = path.relative_to(root).as_posix()
+        if any(part.startswith(".") or part == "__pycache__" for part in rel.split("/")):
+            continue
+        h.update(f"{label}:{rel}:".encode())
+        h.update(hashlib.sha256(path.read_bytes()).digest())
+
+
+def fingerprint(config: BuildConfig) -> str:
+    h = hashlib.sha256()
+    options = {
+        "formats": sorted(config.formats),
+        "tags": sorted(config.tags),
+        "strict": config.strict,
+        "self_test": config.self_test,
+        "name": config.name,
+        "paper": config.paper,
+    }
+    h.update(json.dumps(options, sort_keys=True).encode())
+    _tree_digest(h, config.notes, "notes")
+    _tree_digest(h, config.styles, "styles")
+    _tree_digest(h, PACKAGE, "code")
+    lock = config.lock_path
+    h.update(lock.read_bytes() if lock.exists() else b"no lock")
+    return h.hexdigest()
+
+
+def _stat(path: Path) -> list[int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+@dataclass(frozen=True)
+class State:
+    fingerprint: str
+    outputs: dict[str, list[int] | None]
+    summary: dict[str, Any]
+
+    def still_valid(self, fingerprint: str) -> bool:
+        """Same inputs, and every output still as this build left it."""
+        return self.fingerprint == fingerprint and all(
+            stat is not None and _stat(Path(p)) == stat for p, stat in self.outputs.items()
+        )
+
+
+def state_path(config: BuildConfig) -> Path:
+    return config.out / ".cache" / "state.json"
+
+
+def load_state(config: BuildConfig) -> State | None:
+    try:
+        data = json.loads(state_path(config).read_text(encoding="utf-8"))
+        return State(data["fingerprint"], data["outputs"], data["summary"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def save_state(config: BuildConfig, fp: str, outputs: list[Path], summary: dict[str, Any]) -> None:
+    path = state_path(config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {
+        "fingerprint": fp,
+        "outputs": {str(p): _stat(p) for p in outputs},
+        "summary": summary,
+    }
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, path)
