@@ -249,7 +249,7 @@ def test_clean_rebuild_from_the_lock_is_byte_identical(tmp_path, notes):
     assert build(BuildConfig(notes=notes, out=out), now=lambda: T0 + 999).ok
     outputs = {k: v for k, v in snapshot(out).items() if not k.startswith(".cache/")}
     assert outputs == {k: v for k, v in first.items() if not k.startswith(".cache/")}
-    assert set(outputs) == {"identity.apkg", "identity.pdf"}
+    assert set(outputs) == {"identity.apkg", "identity.pdf", "sheets/a.pdf", "sheets/b.pdf"}
 
 
 def test_dry_run_reports_and_writes_nothing(tmp_path, notes):
@@ -282,3 +282,12 @@ def test_template_change_bumps_note_type_mtime(tmp_path, notes, collection):
     from exporter.exporters.anki import BASIC_ID
 
     assert "letter-spacing: 0.01em" in collection.models.get(BASIC_ID)["css"]
+
+
+def test_a_deleted_note_takes_its_sheet_with_it(tmp_path, notes):
+    out = tmp_path / "dist"
+    assert build(BuildConfig(notes=notes, out=out, formats=("pdf",)), now=lambda: T0).ok
+    assert (out / "sheets/b.pdf").exists()
+    (notes / "b.md").unlink()
+    assert build(BuildConfig(notes=notes, out=out, formats=("pdf",)), now=lambda: T0 + 1).ok
+    assert not (out / "sheets/b.pdf").exists() and (out / "sheets/a.pdf").exists()

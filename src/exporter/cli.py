@@ -137,6 +137,13 @@ def main(ctx: click.Context) -> None:
 @click.option("--tag", "tags", multiple=True, help="Only facts with this tag; repeatable.")
 @click.option("--self-test", is_flag=True, help="Also write a sheet with answers blanked.")
 @click.option("--dry-run", is_flag=True, help="Parse and report; write nothing.")
+@click.option(
+    "--paper",
+    type=click.Choice(["a4", "letter"]),
+    default="a4",
+    show_default=True,
+    help="Paper size of the sheets.",
+)
 def build_command(
     notes: Path = Path("notes"),
     out: Path = Path("dist"),
@@ -145,6 +152,7 @@ def build_command(
     tags: tuple[str, ...] = (),
     self_test: bool = False,
     dry_run: bool = False,
+    paper: str = "a4",
 ) -> None:
     """Build the deck and the sheet."""
     config = BuildConfig(
@@ -155,6 +163,7 @@ def build_command(
         tags=tags,
         self_test=self_test,
         dry_run=dry_run,
+        paper=paper,
     )
     result = build(config)
     print_result(result)

@@ -31,7 +31,8 @@ class BuildConfig:
         the tags of a subset build, so a subset never overwrites the whole deck."""
         if not self.tags:
             return self.source_name
-        suffix = "-".join(re.sub(r"[^\w-]+", "_", t.lstrip("#")) for t in sorted(self.tags))
+        words = sorted({t.lstrip("#") for t in self.tags})
+        suffix = "-".join(re.sub(r"[^\w-]+", "_", t) for t in words)
         return f"{self.source_name}--{suffix}"
 
     @property

@@ -159,8 +159,8 @@ def build(
     now: Callable[[], int] = lambda: int(time.time()),
 ) -> BuildResult:
     fingerprint = cache.fingerprint(config)
-    state = cache.load_state(config) if not config.dry_run else None
-    if state and state.still_valid(fingerprint):
+    state = cache.load_state(config)
+    if state and not config.dry_run and state.still_valid(fingerprint):
         return BuildResult(
             None,
             (),
@@ -207,9 +207,29 @@ def build(
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
     outputs = [final for _, final in staged if final != config.lock_path]
+    if state:
+        remove_stale(config, state, outputs)
     counts = counts_of(subset)
     cache.save_state(config, cache.fingerprint(config), outputs, {"counts": counts})
     return BuildResult(subset, diags, tuple(outputs), report=report, counts=counts)
+
+
+def remove_stale(config: BuildConfig, state: cache.State, outputs: list[Path]) -> None:
+    """Delete what the previous build wrote and this one did not (a deleted note's sheet);
+    only files that build recorded, and only inside the output folder."""
+    out = config.out.resolve()
+    keep = {p.resolve() for p in outputs}
+    for old in map(Path, state.outputs):
+        path = old.resolve()
+        if path in keep or out not in path.parents:
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        with contextlib.suppress(OSError):
+            for parent in path.parents:
+                if parent == out:
+                    break
+                parent.rmdir()
 
 
 def stage(final: Path) -> Path:

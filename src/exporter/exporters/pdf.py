@@ -1,28 +1,54 @@
-"""The printable revision sheet: Jinja2 HTML from the model, rendered by WeasyPrint.
+"""The printable revision sheets: Jinja2 HTML from the model, rendered by WeasyPrint, one
+note at a time, and assembled with pypdf.
 
-WeasyPrint is imported here only, so deck-only builds never load it. The renderer may read
-only the styles, the notes' own images and the bundled fonts: a note must not be able to
-make the sheet fetch anything else.
+Each note is rendered on its own and cached by its content, so an edit re-renders one
+note; the same render is that note's own sheet under `sheets/`. The cover and contents,
+the tag index and the answer key are rendered from the page numbers the parts came out
+with, and one overlay render stamps running headers and `page N of M` on every page.
+
+WeasyPrint is imported here only, so deck-only builds never load it. The renderer reads
+only the notes' images, the styles and the bundled fonts: a note cannot make the sheet
+fetch anything else.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import io
+import json
 import os
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
+from .. import __version__
 from ..config import BuildConfig
-from ..model import Deck, Fact
-from . import Output
+from ..diagnostics import Diagnostic, warning
+from ..model import Deck, Note
+from ..sources import display_path
+from . import Output, fonts
 
 TEMPLATES = Path(__file__).parent / "templates"
 SLOT_RE = re.compile(r"<!--fact:(\d+)-->")
 IMG_SRC_RE = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]+)(")')
+PAPER = {"a4": ("210mm", "297mm"), "letter": ("8.5in", "11in")}
+EPOCH = 1_700_000_000
+
+
+@dataclass(frozen=True)
+class Part:
+    """One rendered piece of a sheet."""
+
+    pdf: bytes
+    pages: int
+    anchors: dict[str, int]
+    missing: tuple[str, ...] = ()
 
 
 def environment() -> jinja2.Environment:
@@ -34,41 +60,347 @@ def environment() -> jinja2.Environment:
     )
 
 
-def render_html(deck: Deck, config: BuildConfig) -> str:
-    """The sheet as one HTML document: prose with each fact drawn in its slot."""
-    env = environment()
-    template = env.get_template("sheet.html.j2")
-    fact_macro = template.module.fact_html  # type: ignore[attr-defined]
-    media = {m.name: Path(m.path).resolve().as_uri() for m in deck.media}
+def page_ranges(pages: list[int]) -> str:
+    """`[3, 4, 5, 9]` → `3–5, 9`."""
+    out: list[str] = []
+    for p in sorted(set(pages)):
+        if out and out[-1].split("–")[-1] == str(p - 1):
+            out[-1] = f"{out[-1].split('–')[0]}–{p}"
+        else:
+            out.append(str(p))
+    return ", ".join(out)
 
-    def fill(body: str, facts: tuple[Fact, ...]) -> str:
-        body = SLOT_RE.sub(lambda m: str(fact_macro(facts[int(m.group(1))])), body)
-        return IMG_SRC_RE.sub(lambda m: m.group(1) + media.get(m.group(2), "") + m.group(3), body)
 
-    bodies = {
-        note.path: [fill(section.body, note.facts) for section in note.sections]
-        for note in deck.notes
-    }
+class Renderer:
+    """Everything a render needs that does not change from part to part."""
+
+    def __init__(self, config: BuildConfig, deck: Deck) -> None:
+        self.config = config
+        self.env = environment()
+        self.cache = config.out / ".cache" / "sheets"
+        self.media = {m.name: Path(m.path).resolve().as_uri() for m in deck.media}
+        width, height = PAPER[config.paper]
+        self.page_css = f"@page {{ size: {width} {height}; }}\n"
+        self.page_height = height
+        styles = config.styles
+        self.css_text = "\n".join(
+            [fonts.font_css(styles), self.page_css]
+            + [(styles / n).read_text(encoding="utf-8") for n in ("palette.css", "sheet.css")]
+        )
+        self.allowed = [styles, config.notes, *fonts.folders(styles)]
+        self.key_base = hashlib.sha256(
+            "|".join(
+                [__version__, fonts.signature(styles), self.css_text, self._templates_digest()]
+            ).encode()
+        ).hexdigest()
+        self._font_config: Any = None
+
+    def _templates_digest(self) -> str:
+        h = hashlib.sha256()
+        for path in sorted(TEMPLATES.iterdir()):
+            h.update(path.read_bytes())
+        return h.hexdigest()
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[None]:
+        with fonts.bundled_fonts_only(self.config.styles, self.cache), fixed_font_timestamps():
+            yield
+
+    def render(self, html: str, css_extra: str = "") -> Part:
+        import weasyprint
+        from weasyprint.text.fonts import FontConfiguration
+
+        if self._font_config is None:
+            self._font_config = FontConfiguration()
+        fc = self._font_config
+        fetcher = make_fetcher(self.allowed)
+        css = [
+            weasyprint.CSS(
+                string=self.css_text + css_extra,
+                font_config=fc,
+                url_fetcher=fetcher,
+                base_url=self.config.styles.as_uri() + "/",
+            )
+        ]
+        with fonts.catching_missing_glyphs() as missing:
+            document = weasyprint.HTML(
+                string=html,
+                base_url=self.config.styles.resolve().as_uri() + "/",
+                url_fetcher=fetcher,
+            ).render(stylesheets=css, font_config=fc)
+            anchors = {
+                name: i
+                for i, page in reversed(list(enumerate(document.pages)))
+                for name in page.anchors
+            }
+            pdf = document.write_pdf(pdf_identifier=b"exporter-sheet")
+        return Part(pdf, len(document.pages), anchors, tuple(missing.characters))
+
+    # ---------------------------------------------------------------- note parts
+
+    def note_html(self, note: Note, self_test: bool) -> str:
+        hidden = set(note.tags)
+        macros = self.env.get_template("macros.html.j2").module
+        numbers = {f.index: i + 1 for i, f in enumerate(note.facts)}
+        facts = {f.index: f for f in note.facts}
+
+        def fill(body: str) -> str:
+            def slot(m: re.Match[str]) -> str:
+                fact = facts.get(int(m.group(1)))
+                if fact is None:
+                    return ""
+                section_tags = set(note.sections[fact.section].tags)
+                return str(macros.fact(fact, hidden | section_tags, self_test, numbers[fact.index]))
+
+            body = SLOT_RE.sub(slot, body)
+            return IMG_SRC_RE.sub(
+                lambda m: m.group(1) + self.media.get(m.group(2), "") + m.group(3), body
+            )
+
+        sections = []
+        kept = {f.section for f in note.facts}
+        subset = bool(self.config.tags)
+        stack: list[tuple[int, tuple[str, ...]]] = []
+        for i, section in enumerate(note.sections):
+            while stack and stack[-1][0] >= section.level:
+                stack.pop()
+            parent = set(stack[-1][1]) if stack else set()
+            stack.append((section.level, section.tags))
+            if subset and i not in kept:
+                continue
+            body = (
+                fill("".join(f"<!--fact:{f.index}-->" for f in note.facts if f.section == i))
+                if subset
+                else fill(section.body)
+            )
+            sections.append(
+                {
+                    "index": i,
+                    "level": section.level,
+                    "h": min(section.level + 1, 6),
+                    "title_html": section.title_html,
+                    "show_title": bool(section.title)
+                    and not (section.level == 1 and section.title == note.title),
+                    "own_tags": [t for t in section.tags if t not in parent and t not in note.tags],
+                    "body": body,
+                }
+            )
+        return self.env.get_template("note.html.j2").render(
+            title=note.title,
+            note=note,
+            sections=sections,
+            source=f"{self.config.source_name}/{note.path}",
+            body_class="self-test" if self_test else "sheet",
+            date="",
+        )
+
+    def note_part(self, note: Note, self_test: bool) -> Part:
+        html = self.note_html(note, self_test)
+        key = hashlib.sha256(f"{self.key_base}|{html}".encode()).hexdigest()
+        pdf_path = self.cache / f"{key}.pdf"
+        meta_path = self.cache / f"{key}.json"
+        if pdf_path.exists() and meta_path.exists():
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            return Part(
+                pdf_path.read_bytes(), meta["pages"], meta["anchors"], tuple(meta["missing"])
+            )
+        part = self.render(html)
+        self.cache.mkdir(parents=True, exist_ok=True)
+        meta = {"pages": part.pages, "anchors": part.anchors, "missing": list(part.missing)}
+        write_atomic(pdf_path, part.pdf)
+        write_atomic(meta_path, json.dumps(meta, sort_keys=True).encode())
+        return part
+
+    # ------------------------------------------------------------ whole sheets
+
+    def front(self, deck: Deck, contents: list[dict[str, Any]], date: str) -> Part:
+        notes = len(deck.notes)
+        counts = (
+            f"{notes} note{'s' if notes != 1 else ''} · {len(deck.facts)} facts · "
+            f"{deck.card_count} cards"
+        )
+        title = deck.notes[0].title if notes == 1 else self.config.root_deck
+        html = self.env.get_template("front.html.j2").render(
+            title=title,
+            kicker="Revision sheet",
+            counts=counts,
+            date=date,
+            contents=contents,
+            body_class="front",
+            tags=", ".join(f"#{t.lstrip('#')}" for t in self.config.tags),
+        )
+        return self.render(html)
+
+    def overlay(self, pages: list[dict[str, Any]]) -> Part:
+        html = self.env.get_template("overlay.html.j2").render(
+            pages=pages,
+            total=len(pages),
+            title="overlay",
+            body_class="overlay",
+            date="",
+        )
+        css = f"@page {{ margin: 0; }}\n.ov-page {{ height: {self.page_height}; }}\n"
+        return self.render(html, css)
+
+
+def sheet_date(deck: Deck) -> str:
     latest = max((f.mtime for f in deck.facts), default=0)
-    date = datetime.fromtimestamp(latest, timezone.utc).strftime("%Y-%m-%d") if latest else ""
-    return template.render(
-        title=deck.name,
-        subtitle="Revision sheet",
-        notes=deck.notes,
-        facts=deck.facts,
-        bodies=bodies,
-        fact_count=len(deck.facts),
-        card_count=deck.card_count,
-        date=date,
-        self_test=config.self_test,
+    return datetime.fromtimestamp(latest, timezone.utc).strftime("%d %B %Y") if latest else ""
+
+
+def assemble(
+    renderer: Renderer, deck: Deck, parts: list[Part], self_test: bool
+) -> tuple[bytes, list[str]]:
+    """Cover and contents, the notes, then the index (or answer key); stamped and merged."""
+    from pypdf import PdfReader, PdfWriter
+
+    date = sheet_date(deck)
+
+    def contents(front_pages: int) -> list[dict[str, Any]]:
+        entries, start = [], front_pages + 1
+        for note, part in zip(deck.notes, parts, strict=True):
+            entries.append({"kind": "note", "title": note.title, "page": start})
+            for i, section in enumerate(note.sections):
+                anchor = f"s-{i}"
+                if section.level == 2 and anchor in part.anchors:
+                    entries.append(
+                        {
+                            "kind": "section",
+                            "title": section.title,
+                            "page": start + part.anchors[anchor],
+                        }
+                    )
+            start += part.pages
+        return entries
+
+    guess = renderer.front(deck, contents(1), date)
+    front = renderer.front(deck, contents(guess.pages), date)
+    if front.pages != guess.pages:
+        front = renderer.front(deck, contents(front.pages), date)
+
+    starts, page = [], front.pages
+    for part in parts:
+        starts.append(page)
+        page += part.pages
+    if self_test:
+        groups = [(n, n.facts) for n in deck.notes]
+        tail = renderer.render(
+            renderer.env.get_template("key.html.j2").render(
+                title="Answer key", groups=groups, body_class="key", date=""
+            )
+        )
+    else:
+        pages_by_tag: dict[str, list[int]] = {}
+        for note, part, start in zip(deck.notes, parts, starts, strict=True):
+            for fact in note.facts:
+                at = part.anchors.get(f"f-{fact.index}")
+                if at is None:
+                    continue
+                for tag in fact.tags:
+                    pages_by_tag.setdefault(tag, []).append(start + at + 1)
+        entries = [(t, page_ranges(p)) for t, p in sorted(pages_by_tag.items())]
+        tail = renderer.render(
+            renderer.env.get_template("index.html.j2").render(
+                title="Tag index", entries=entries, body_class="index", date=""
+            )
+        )
+
+    running: list[dict[str, Any]] = [{"stamp": False}] * front.pages
+    for note, part in zip(deck.notes, parts, strict=True):
+        section_at = {}
+        for i, section in enumerate(note.sections):
+            at = part.anchors.get(f"s-{i}")
+            if at is not None and section.title and section.level <= 2:
+                section_at.setdefault(at, section.title)
+        current = ""
+        for p in range(part.pages):
+            current = section_at.get(p, current)
+            running.append({"stamp": True, "left": note.title, "right": current})
+    running += [
+        {"stamp": True, "left": "Answer key" if self_test else "Tag index", "right": ""}
+    ] * tail.pages
+    for i, entry in enumerate(running):
+        running[i] = {**entry, "number": i + 1}
+    overlay = renderer.overlay(running)
+
+    writer = PdfWriter()
+    for part in [front, *parts, tail]:
+        for pdf_page in PdfReader(io.BytesIO(part.pdf)).pages:
+            writer.add_page(pdf_page)
+    stamps = PdfReader(io.BytesIO(overlay.pdf)).pages
+    for i, entry in enumerate(running):
+        if entry["stamp"]:
+            writer.pages[i].merge_page(stamps[i])
+    for note, part, start in zip(deck.notes, parts, starts, strict=True):
+        parent = writer.add_outline_item(title=note.title, page_number=start)
+        for i, section in enumerate(note.sections):
+            at = part.anchors.get(f"s-{i}")
+            if at is not None and section.level == 2:
+                writer.add_outline_item(title=section.title, page_number=start + at, parent=parent)
+    writer.add_outline_item(title="Answer key" if self_test else "Tag index", page_number=page)
+    title = deck.notes[0].title if len(deck.notes) == 1 else renderer.config.root_deck
+    writer.add_metadata(
+        {
+            "/Title": title + (" — self-test" if self_test else ""),
+            "/Producer": f"exporter {__version__}",
+        }
     )
+    out = io.BytesIO()
+    writer.write(out)
+    missing = [c for p in [front, *parts, tail] for c in p.missing]
+    return out.getvalue(), missing
 
 
-def stylesheets(config: BuildConfig) -> list[Path]:
-    return [config.styles / "palette.css", config.styles / "sheet.css"]
+def single_note(renderer: Renderer, note: Note, part: Part) -> bytes:
+    """A note's own sheet: its pages with their own running header and numbering."""
+    from pypdf import PdfReader, PdfWriter
+
+    running = [
+        {"stamp": True, "left": note.title, "right": "", "number": i + 1} for i in range(part.pages)
+    ]
+    overlay = PdfReader(io.BytesIO(renderer.overlay(running).pdf)).pages
+    writer = PdfWriter()
+    for i, pdf_page in enumerate(PdfReader(io.BytesIO(part.pdf)).pages):
+        writer.add_page(pdf_page)
+        writer.pages[i].merge_page(overlay[i])
+    writer.add_metadata({"/Title": note.title, "/Producer": f"exporter {__version__}"})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def missing_glyph_diagnostics(
+    deck: Deck, config: BuildConfig, by_note: Mapping[str, tuple[str, ...]]
+) -> list[Diagnostic]:
+    """A warning per character no bundled font can draw, at the first fact that has it."""
+    out = []
+    for note in deck.notes:
+        for char in by_note.get(note.path, ()):
+            fact = next(
+                (
+                    f
+                    for f in note.facts
+                    if char in f.plain_question + f.plain_answer
+                    or any(char in s if isinstance(s, str) else char in s.html for s in f.text)
+                ),
+                None,
+            )
+            line, col = (fact.line, fact.col) if fact else (1, 1)
+            out.append(
+                warning(
+                    display_path(config.notes / note.path),
+                    line,
+                    col,
+                    f"no bundled font has '{char}' (U+{ord(char):04X}); the sheet shows a box",
+                    "use another character, or add a font that has it to styles/fonts/",
+                )
+            )
+    return out
 
 
 def make_fetcher(allowed: list[Path]):
+    from urllib.parse import unquote, urlparse
+
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     roots = [p.resolve() for p in allowed]
@@ -80,8 +412,6 @@ def make_fetcher(allowed: list[Path]):
         def fetch(self, url, headers=None):
             if not url.startswith("file://"):
                 raise ValueError(f"refused to fetch {url}")
-            from urllib.parse import unquote, urlparse
-
             path = Path(unquote(urlparse(url).path)).resolve()
             if not any(path == r or r in path.parents for r in roots):
                 raise ValueError(f"refused to read {path}")
@@ -90,39 +420,55 @@ def make_fetcher(allowed: list[Path]):
     return LocalOnlyFetcher()
 
 
-class PdfExporter:
-    def signatures(self, config: BuildConfig) -> dict[str, str]:
-        return {}
-
-    def targets(self, deck: Deck, config: BuildConfig) -> list[Path]:
-        return [config.out / f"{config.name}.pdf"]
-
-    def export(self, deck: Deck, config: BuildConfig, paths: Mapping[Path, Path]) -> Output:
-        import weasyprint
-
-        (target,) = (paths[t] for t in self.targets(deck, config))
-        html = render_html(deck, config)
-        fetcher = make_fetcher([config.styles, config.notes])
-        document = weasyprint.HTML(
-            string=html, base_url=config.styles.resolve().as_uri() + "/", url_fetcher=fetcher
-        )
-        css = [weasyprint.CSS(filename=str(p), url_fetcher=fetcher) for p in stylesheets(config)]
-        with fixed_font_timestamps():
-            document.write_pdf(target, stylesheets=css, pdf_identifier=b"exporter-sheet")
-        return Output()
-
-
 @contextlib.contextmanager
 def fixed_font_timestamps() -> Iterator[None]:
     """fontTools stamps each embedded font subset with the clock unless SOURCE_DATE_EPOCH
     is set; a fixed value keeps the same notes giving the same PDF bytes."""
     previous = os.environ.get("SOURCE_DATE_EPOCH")
-    os.environ["SOURCE_DATE_EPOCH"] = previous or "1700000000"
+    os.environ["SOURCE_DATE_EPOCH"] = previous or str(EPOCH)
     try:
         yield
     finally:
         if previous is None:
             del os.environ["SOURCE_DATE_EPOCH"]
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+class PdfExporter:
+    def signatures(self, config: BuildConfig) -> dict[str, str]:
+        return {}
+
+    def targets(self, deck: Deck, config: BuildConfig) -> list[Path]:
+        out = [config.out / f"{config.name}.pdf"]
+        if config.self_test:
+            out.append(config.out / f"{config.name}-self-test.pdf")
+        if not config.tags:
+            out += [config.out / "sheets" / Path(n.path).with_suffix(".pdf") for n in deck.notes]
+        return out
+
+    def export(self, deck: Deck, config: BuildConfig, paths: Mapping[Path, Path]) -> Output:
+        renderer = Renderer(config, deck)
+        missing: dict[str, tuple[str, ...]] = {}
+        with renderer.session():
+            parts = [renderer.note_part(note, False) for note in deck.notes]
+            for note, part in zip(deck.notes, parts, strict=True):
+                missing[note.path] = part.missing
+            pdf, _ = assemble(renderer, deck, parts, self_test=False)
+            paths[config.out / f"{config.name}.pdf"].write_bytes(pdf)
+            if config.self_test:
+                quiz = [renderer.note_part(note, True) for note in deck.notes]
+                pdf, _ = assemble(renderer, deck, quiz, self_test=True)
+                paths[config.out / f"{config.name}-self-test.pdf"].write_bytes(pdf)
+            if not config.tags:
+                for note, part in zip(deck.notes, parts, strict=True):
+                    target = config.out / "sheets" / Path(note.path).with_suffix(".pdf")
+                    paths[target].write_bytes(single_note(renderer, note, part))
+        return Output(tuple(missing_glyph_diagnostics(deck, config, missing)))
 
 
 EXPORTER = PdfExporter()
