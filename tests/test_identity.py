@@ -291,3 +291,13 @@ def test_a_deleted_note_takes_its_sheet_with_it(tmp_path, notes):
     (notes / "b.md").unlink()
     assert build(BuildConfig(notes=notes, out=out, formats=("pdf",)), now=lambda: T0 + 1).ok
     assert not (out / "sheets/b.pdf").exists() and (out / "sheets/a.pdf").exists()
+
+
+def test_building_one_format_keeps_the_other(tmp_path, notes):
+    out = tmp_path / "dist"
+    assert build(BuildConfig(notes=notes, out=out), now=lambda: T0).ok
+    deck = (out / "identity.apkg").read_bytes()
+    edit(notes / "a.md", "Kyoto", "Tokyo")
+    assert build(BuildConfig(notes=notes, out=out, formats=("pdf",)), now=lambda: T0 + 1).ok
+    assert (out / "identity.apkg").read_bytes() == deck
+    assert (out / "sheets/a.pdf").exists() and (out / "sheets/b.pdf").exists()

@@ -215,13 +215,17 @@ def build(
 
 
 def remove_stale(config: BuildConfig, state: cache.State, outputs: list[Path]) -> None:
-    """Delete what the previous build wrote and this one did not (a deleted note's sheet);
-    only files that build recorded, and only inside the output folder."""
+    """Delete the per-note sheets of notes that are gone: files under `sheets/` that the
+    previous build recorded and this one, which wrote sheets too, did not. Whole outputs
+    of formats not built this time are left alone."""
     out = config.out.resolve()
+    sheets = out / "sheets"
     keep = {p.resolve() for p in outputs}
+    if not any(sheets in p.parents for p in keep):
+        return
     for old in map(Path, state.outputs):
         path = old.resolve()
-        if path in keep or out not in path.parents:
+        if path in keep or sheets not in path.parents:
             continue
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
