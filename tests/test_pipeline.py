@@ -4,14 +4,16 @@ lock covering every fact whatever subset is built."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
+import pytest
 from pypdf import PdfReader
 
 from exporter.config import BuildConfig
 from exporter.pipeline import build, select_tags
 
-from .conftest import REPO, copy_fixture, import_apkg
+from .conftest import REPO, copy_fixture, import_apkg, snapshot, write_note
 
 
 def test_tag_subset_builds_only_those_facts(tmp_path, collection):
@@ -63,3 +65,161 @@ def test_seed_note_builds_strict(tmp_path, collection):
         "USCEUAJSI",
     ]:
         assert section in text, section
+
+
+def test_every_problem_of_every_file_in_one_sorted_run(tmp_path):
+    from click.testing import CliRunner
+
+    from exporter.cli import main
+
+    notes = copy_fixture("multi", tmp_path)
+    result = CliRunner().invoke(main, ["check", "--notes", str(notes)])
+    assert result.exit_code == 1
+    lines = [
+        line for line in result.output.splitlines() if ": error: " in line or ": warning: " in line
+    ]
+    where = [re.match(r".*/multi/(.+?):(\d+):(\d+): (\w+)", line).groups() for line in lines]
+    assert where == [
+        ("a.md", "2", "17", "error"),  # front matter YAML, where the list should close
+        ("a.md", "7", "19", "error"),  # unclosed cloze
+        ("c.md", "3", "6", "error"),  # not UTF-8
+        ("sub/b.md", "3", "3", "error"),  # ^dup again
+        ("sub/b.md", "4", "11", "error"),  # long answer without block
+        ("sub/b.md", "5", "3", "warning"),  # same fact twice
+    ], result.output
+    assert "first used at" in lines[3] and "a.md:6" in lines[3]
+    assert "5 errors, 1 warning" in result.output.splitlines()[-1]
+
+
+def test_empty_notes_folder_is_an_error(tmp_path):
+    (tmp_path / "notes").mkdir()
+    result = build(BuildConfig(notes=tmp_path / "notes", out=tmp_path / "dist"))
+    assert not result.ok
+    assert "no notes found" in result.diagnostics[0].message
+
+
+def test_failed_build_leaves_outputs_and_lock_byte_identical(tmp_path):
+    notes = copy_fixture("kinds", tmp_path)
+    out = tmp_path / "dist"
+    assert build(BuildConfig(notes=notes, out=out)).ok
+    (notes / "general.md").write_text("- edited :: answer\n- broken {{ cloze\n")
+    before = snapshot(tmp_path)
+    assert not build(BuildConfig(notes=notes, out=out)).ok
+    assert snapshot(tmp_path) == before
+
+
+def test_interrupted_build_leaves_everything_as_it_was(tmp_path, monkeypatch):
+    notes = copy_fixture("kinds", tmp_path)
+    out = tmp_path / "dist"
+    assert build(BuildConfig(notes=notes, out=out)).ok
+    (notes / "general.md").write_text((notes / "general.md").read_text() + "- new :: fact\n")
+    before = snapshot(tmp_path)
+
+    from exporter.exporters import pdf
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pdf.PdfExporter, "export", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build(BuildConfig(notes=notes, out=out))
+    assert snapshot(tmp_path) == before
+    assert not [p for p in out.rglob("*.part")]
+
+
+def test_notes_are_only_ever_read(tmp_path):
+    notes = copy_fixture("kinds", tmp_path)
+    files = [p for p in notes.rglob("*") if p.is_file()]
+    stamps = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in files}
+    for _ in range(2):
+        assert build(BuildConfig(notes=notes, out=tmp_path / "dist", self_test=True)).ok
+    assert [p for p in notes.rglob("*") if p.is_file()] == files
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in files} == stamps
+
+
+HOSTILE = """# Field notes <script>alert(1)</script>
+
+Intro <b onclick="steal()">bold</b> prose.<script>document.write('x')</script>
+
+<style>@import url(http://127.0.0.1:{port}/style.css); body {{ display: none }}</style>
+<link rel="stylesheet" href="http://127.0.0.1:{port}/link.css">
+<iframe src="http://127.0.0.1:{port}/frame"></iframe>
+
+- Capital of France :: <a href="javascript:alert(1)">Paris</a> ![map](http://127.0.0.1:{port}/map.png)
+- Raw image :: <img src="http://127.0.0.1:{port}/raw.png" onerror="alert(2)"> kept
+- Local file :: <img src="file:///etc/hosts"> and <a href="file:///etc/passwd">passwd</a>
+- India joined the MSP in {{{{2023}}}}. <svg onload="alert(3)"></svg>
+"""
+
+
+@pytest.fixture
+def listener():
+    """A local HTTP server that records every request it gets."""
+    import http.server
+    import threading
+
+    seen: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1], seen
+    server.shutdown()
+    server.server_close()
+
+
+def test_hostile_note_builds_clean_outputs_and_fetches_nothing(tmp_path, listener, collection):
+    port, seen = listener
+    notes = tmp_path / "notes"
+    write_note(notes, "hostile.md", HOSTILE.format(port=port))
+    out = tmp_path / "dist"
+    result = build(BuildConfig(notes=notes, out=out, self_test=True))
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert sum("remote image" in d.message for d in result.diagnostics) == 2
+    assert seen == []
+
+    import_apkg(collection, out / "notes.apkg")
+    cards = ""
+    for cid in collection.find_cards(""):
+        card = collection.get_card(cid)
+        cards += card.question() + card.answer()
+    sheet = " ".join(page.extract_text() for page in PdfReader(out / "notes.pdf").pages)
+    lowered = cards.lower()
+    for payload in [
+        "<script",
+        "onclick",
+        "onerror",
+        "onload",
+        "<iframe",
+        "<link",
+        "@import",
+        "javascript:",
+        "file:",
+        "127.0.0.1",
+        "steal()",
+        "<svg",
+    ]:
+        assert payload not in lowered, payload
+        assert payload not in sheet.lower(), payload
+    for text in ["Capital of France", "Paris", "kept", "passwd", "2023"]:
+        assert text in cards and text in sheet, text
+    assert "Intro bold prose." in sheet
+
+
+def test_remote_image_fails_strict(tmp_path, listener):
+    port, seen = listener
+    notes = tmp_path / "notes"
+    write_note(notes, "n.md", f"- Map :: ![m](http://127.0.0.1:{port}/m.png)\n")
+    result = build(BuildConfig(notes=notes, out=tmp_path / "dist", strict=True))
+    assert not result.ok and seen == []
+    (d,) = result.diagnostics
+    assert (d.line, d.col) == (1, 15) and "remote image" in d.message

@@ -208,3 +208,87 @@ def test_normalise_tag_and_list_indent():
     assert list_indent("- a\n  - b\n") == 2
     assert list_indent("- a\n    - b\n") == 4
     assert list_indent("no lists\n") == 4
+
+
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082"
+)
+
+
+@pytest.fixture
+def with_images(tmp_path):
+    (tmp_path / "topic/images").mkdir(parents=True)
+    (tmp_path / "topic/images/ok.png").write_bytes(PNG)
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.png"
+    outside.write_bytes(PNG)
+    (tmp_path / "topic/images/link.png").symlink_to(outside)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("line", "message", "severity"),
+    [
+        ("- Map :: ![m](images/missing.png)", "does not exist", "error"),
+        ("- Map :: ![m](../../etc/passwd)", "outside the notes folder", "error"),
+        ("- Map :: ![m](/etc/hosts)", "is absolute", "error"),
+        ("- Map :: ![m](images/link.png)", "outside the notes folder", "error"),
+        ("- Map :: ![m](file:///etc/hosts)", "not a file inside the notes folder", "error"),
+        ("- Map :: ![m](http://example.org/x.png)", "remote image", "warning"),
+        ('- Map :: <img src="http://example.org/y.png">', "remote image", "warning"),
+        ('- Map :: <img src="../../../secret.png">', "outside the notes folder", "error"),
+    ],
+)
+def test_image_problems_at_their_line(with_images, line, message, severity):
+    note, diags = parse(with_images, f"# T\n\n{line}\n")
+    (d,) = diags
+    assert d.line == 3 and d.col > 3, d.format()
+    assert message in d.message and d.severity.value == severity
+    assert "src=" not in note.facts[0].answer
+
+
+def test_local_images_become_media_in_markdown_and_raw_html(with_images):
+    note, diags = parse(
+        with_images, '- A :: ![a](images/ok.png)\n- B :: <img src="images/ok.png" alt="b">\n'
+    )
+    assert not diags
+    (media,) = note.media
+    assert media.name.endswith("-ok.png")
+    assert all(f'src="{media.name}"' in f.answer for f in note.facts)
+
+
+HOSTILE = """# Hostile <script>alert('h1')</script>
+
+Prose <b onclick="steal()">kept</b><script>document.cookie</script> text.
+
+<iframe src="https://evil.example/"></iframe>
+<style>@import url(http://127.0.0.1:9/x.css); body { display: none }</style>
+
+- Link :: <a href="javascript:alert(1)">click</a> and <a href="file:///etc/passwd">file</a>
+- Image :: <img src="x.png" onerror="alert(2)"> survives as text
+- Svg :: <svg onload="alert(3)"><circle r="3"/></svg> kept
+"""
+
+
+def test_hostile_html_is_sanitised_and_text_survives(tmp_path):
+    note, _ = parse(tmp_path, HOSTILE)
+    html = " ".join(
+        [s.body + s.title_html for s in note.sections] + [f.question + f.answer for f in note.facts]
+    ).lower()
+    for payload in [
+        "<script",
+        "onclick",
+        "onerror",
+        "onload",
+        "<iframe",
+        "<style",
+        "@import",
+        "javascript:",
+        "file:",
+        "<svg",
+        "steal()",
+        "document.cookie",
+    ]:
+        assert payload not in html, payload
+    for kept in ["kept", "text.", "click", "file", "survives as text", "svg kept"]:
+        assert kept in html, kept

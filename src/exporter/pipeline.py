@@ -77,7 +77,19 @@ def load(config: BuildConfig, progress: Progress | None = None) -> tuple[Deck, l
         diagnostics.extend(diags)
         if source is None:
             continue
-        note, diags = parse_note(source, root, config.root_deck, root.resolve().name)
+        try:
+            note, diags = parse_note(source, root, config.root_deck, root.resolve().name)
+        except Exception as exc:  # a parser bug must not cost the user the other notes
+            diagnostics.append(
+                error(
+                    source.display,
+                    1,
+                    1,
+                    f"internal error while reading this note: {exc!r}",
+                    "please report it with the note attached; the other notes were read",
+                )
+            )
+            continue
         diagnostics.extend(diags)
         notes.append(note)
     deck = Deck(config.name, tuple(notes))

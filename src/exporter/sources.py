@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,8 +160,26 @@ def split_front_matter(text: str, display: str) -> tuple[dict[str, Any], str, li
                 )
                 continue
             value = [str(t) for t in value]
+            bad = [t for t in value if not valid_tag(t)]
+            if bad:
+                diags.append(
+                    error(
+                        display,
+                        line,
+                        1,
+                        f"tag '{bad[0]}' cannot be an Anki tag",
+                        "tags are one word: no spaces or quotes (write "
+                        f"'{re.sub(r'[^A-Za-z0-9_/:-]+', '-', bad[0]).strip('-')}')",
+                    )
+                )
+                value = [t for t in value if valid_tag(t)]
         clean[key] = value
     return clean, body, diags
+
+
+def valid_tag(tag: str) -> bool:
+    """Anki splits tags on white space and quotes them in searches."""
+    return bool(tag.strip("/")) and not any(c.isspace() or c in "\"'" or ord(c) < 32 for c in tag)
 
 
 def _key_line(meta_lines: list[str], key: str) -> int:
@@ -172,7 +191,18 @@ def _key_line(meta_lines: list[str], key: str) -> int:
 
 def read_source(root: Path, path: Path) -> tuple[Source | None, list[Diagnostic]]:
     display = display_path(path)
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, [
+            error(
+                display,
+                1,
+                1,
+                f"cannot read the file: {exc.strerror or exc}",
+                "check that it is a readable file",
+            )
+        ]
     text, diags = decode(data, display)
     if text is None:
         return None, diags

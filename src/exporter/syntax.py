@@ -18,6 +18,7 @@ import hashlib
 import html
 import re
 import xml.etree.ElementTree as etree
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -59,9 +60,16 @@ SAFE_ATTRIBUTES = {
 SAFE_SCHEMES = {"http", "https", "mailto"}
 
 
-def sanitise(fragment: str) -> str:
+def sanitise(fragment: str, image: Callable[[str], str | None] | None = None) -> str:
     """Raw HTML is allowed in notes, but a shared deck or sheet must not run or fetch
-    anything: nh3 keeps the text and drops scripts, handlers and unsafe URLs."""
+    anything: nh3 keeps the text and drops scripts, handlers and unsafe URLs. `image`
+    decides each image's source (a packed media name, or None to drop it)."""
+
+    def attribute(tag: str, name: str, value: str) -> str | None:
+        if tag == "img" and name == "src" and image is not None:
+            return image(value)
+        return value
+
     return nh3.clean(
         fragment,
         tags=SAFE_TAGS,
@@ -69,6 +77,7 @@ def sanitise(fragment: str) -> str:
         url_schemes=SAFE_SCHEMES,
         strip_comments=False,
         link_rel=None,
+        attribute_filter=attribute,
     )
 
 
@@ -597,6 +606,7 @@ class _Collector:
     root_name: str
     notes_root: Path
     diagnostics: list[Diagnostic]
+    state: ParseState
     media: dict[str, Media] = field(default_factory=dict)
 
     def serialise(self, el: etree.Element, inner: bool = False) -> str:
@@ -607,7 +617,15 @@ class _Collector:
             out = out[start:end] if end >= start else ""
         for pp in self.md.postprocessors:
             out = pp.run(out)
-        return sanitise(out.strip())
+        return sanitise(out.strip(), self.image_source)
+
+    def image_source(self, src: str) -> str | None:
+        """Images written as raw HTML get the same checks as Markdown images."""
+        if src in self.media:
+            return src
+        line = next((i + 1 for i, text in enumerate(self.state.lines) if src in text), 1)
+        col = self.state.lines[line - 1].find(src) + 1 if self.state.lines else 1
+        return self.resolve_image(src, line, max(col, 1))
 
     def segments(self, q_el: etree.Element) -> tuple[tuple[Segment, ...], str]:
         clozes: list[tuple[etree.Element, int | None]] = []
@@ -754,10 +772,10 @@ def parse_note(
     state: ParseState = md.fact_state
     state.display = source.display
     md.convert(source.text)
-    root = state.root
-    assert root is not None
+    # Markdown skips its tree stages for blank input; an empty note is an empty tree.
+    root = state.root if state.root is not None else etree.Element("div")
     diagnostics = list(state.diagnostics)
-    collector = _Collector(md, source, root_name, notes_root, diagnostics)
+    collector = _Collector(md, source, root_name, notes_root, diagnostics, state)
     collector.images(root, state)
 
     deck = deck_for(source, root_name)

@@ -1,0 +1,84 @@
+"""Reading notes: encodings, line endings, front matter, each problem at its line."""
+
+from __future__ import annotations
+
+from exporter.sources import find_notes, read_source
+from exporter.syntax import parse_note
+
+from .conftest import write_note
+
+
+def read(tmp_path, data: bytes, rel: str = "n.md"):
+    path = tmp_path / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return read_source(tmp_path, path)
+
+
+def test_not_utf8_names_line_and_column(tmp_path):
+    source, diags = read(tmp_path, b"# T\n\n- ok :: yes\n- caf" + b"\xe9 :: no\n")
+    assert source is None
+    (d,) = diags
+    assert (d.line, d.col, d.is_error) == (4, 6, True)
+    assert "not UTF-8" in d.message and "0xe9" in d.message and "UTF-8" in d.hint
+
+
+def test_bom_and_crlf_keep_line_numbers(tmp_path):
+    source, diags = read(tmp_path, b"\xef\xbb\xbf# T\r\n\r\n- a :: b\r\n- c :: d\r\n")
+    assert source is not None and not diags
+    note, more = parse_note(source, tmp_path)
+    assert not more
+    assert [(f.line, f.plain_answer) for f in note.facts] == [(3, "b"), (4, "d")]
+
+
+def test_nul_bytes_are_removed_with_a_warning(tmp_path):
+    source, diags = read(tmp_path, b"# T\n\n- a :: b\x00c\n")
+    (d,) = diags
+    assert (d.line, d.is_error) == (3, False) and "NUL" in d.message
+    note, _ = parse_note(source, tmp_path)
+    assert note.facts[0].plain_answer == "bc"
+
+
+def test_broken_front_matter_is_reported_and_the_body_still_checked(tmp_path):
+    source, diags = read(tmp_path, b"---\ntitle: [unclosed\n---\n# T\n\n- {{open :: x\n")
+    assert source is not None
+    (yaml_error,) = diags
+    assert yaml_error.is_error and yaml_error.line in (2, 3)
+    assert "front matter is not valid YAML" in yaml_error.message
+    _, body = parse_note(source, tmp_path)
+    assert any(d.line == 6 and "cloze" in d.message for d in body)
+
+
+def test_unknown_front_matter_key_is_a_warning_at_its_line(tmp_path):
+    source, diags = read(tmp_path, b"---\ntitle: T\ncolour: blue\n---\n- a :: b\n")
+    (d,) = diags
+    assert (d.line, d.is_error) == (3, False) and "colour" in d.message
+    assert source.meta == {"title": "T"}
+
+
+def test_tag_anki_cannot_hold(tmp_path):
+    source, diags = read(tmp_path, b'---\ntags: [upsc, "international relations"]\n---\n')
+    (d,) = diags
+    assert d.is_error and d.line == 2
+    assert "'international relations' cannot be an Anki tag" in d.message
+    assert "international-relations" in d.hint
+    assert source.meta["tags"] == ["upsc"]
+
+
+def test_front_matter_of_the_wrong_shape(tmp_path):
+    _, diags = read(tmp_path, b"---\n- a\n- b\n---\ntext\n")
+    assert diags[0].is_error and "mapping" in diags[0].message
+    _, diags = read(tmp_path, b"---\ntitle: T\n")
+    assert "not closed" in diags[0].message
+    _, diags = read(tmp_path, b"---\ntags: 3\n---\n")
+    assert "wrong type" in diags[0].message and diags[0].line == 2
+
+
+def test_finding_notes_skips_hidden_and_sorts(tmp_path):
+    for rel in ["b.md", "a/z.md", "a/c.md", ".git/x.md", "a/.hidden.md", "x.txt"]:
+        write_note(tmp_path, rel, "text\n")
+    assert [p.relative_to(tmp_path).as_posix() for p in find_notes(tmp_path)] == [
+        "a/c.md",
+        "a/z.md",
+        "b.md",
+    ]
