@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,3 +95,44 @@ def save_state(config: BuildConfig, fp: str, outputs: list[Path], summary: dict[
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
     os.replace(tmp, path)
+
+
+class ParsedNotes:
+    """Parsed notes from earlier builds, keyed by the file's bytes, its place and this
+    package's code. Only notes that parsed without any problem are kept, so every
+    problem is found afresh; a note is parsed again when an image it uses changed."""
+
+    def __init__(self, config: BuildConfig) -> None:
+        self.folder = config.out / ".cache" / "notes"
+        self.pending: dict[str, Any] = {}
+        h = hashlib.sha256()
+        _tree_digest(h, PACKAGE, "code")
+        h.update(f"{config.root_deck}|{config.notes.resolve()}".encode())
+        self.salt = h.hexdigest()
+
+    def key(self, rel: str, digest: str) -> str:
+        return hashlib.sha256(f"{self.salt}|{rel}|{digest}".encode()).hexdigest()
+
+    def get(self, key: str) -> Any | None:
+        path = self.folder / f"{key}.pickle"
+        try:
+            note, media = pickle.loads(path.read_bytes())
+        except (OSError, pickle.PickleError, EOFError, AttributeError, ValueError):
+            return None
+        if any(_stat(Path(p)) != stat for p, stat in media.items()):
+            return None
+        return note
+
+    def put(self, key: str, note: Any) -> None:
+        """Remember a note; written by `flush`, once the build has succeeded."""
+        self.pending[key] = note
+
+    def flush(self) -> None:
+        if self.pending:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        for key, note in self.pending.items():
+            media = {m.path: _stat(Path(m.path)) for m in note.media}
+            tmp = self.folder / f"{key}.tmp"
+            tmp.write_bytes(pickle.dumps((note, media), protocol=pickle.HIGHEST_PROTOCOL))
+            os.replace(tmp, self.folder / f"{key}.pickle")
+        self.pending.clear()

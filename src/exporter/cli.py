@@ -5,7 +5,10 @@ Exit codes: 0 success, 1 problems in the notes (or warnings under --strict), 2 u
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
@@ -94,6 +97,28 @@ def print_result(result: BuildResult) -> None:
     click.echo(summary(result))
 
 
+@contextlib.contextmanager
+def progress_line() -> Iterator[Callable[[str], None] | None]:
+    """One updating line on a terminal; nothing in pipes, logs and CI."""
+    stream = sys.stderr
+    if not stream.isatty() or os.environ.get("CI"):
+        yield None
+        return
+    shown = [False]
+
+    def show(message: str) -> None:
+        shown[0] = True
+        stream.write("\r\x1b[K" + shorten(message, 78))
+        stream.flush()
+
+    try:
+        yield show
+    finally:
+        if shown[0]:
+            stream.write("\r\x1b[K")
+            stream.flush()
+
+
 notes_option = click.option(
     "--notes",
     "notes",
@@ -165,7 +190,8 @@ def build_command(
         dry_run=dry_run,
         paper=paper,
     )
-    result = build(config)
+    with progress_line() as progress:
+        result = build(config, progress)
     print_result(result)
     if not result.ok:
         sys.exit(1)

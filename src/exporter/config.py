@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,13 @@ class BuildConfig:
     self_test: bool = False
     dry_run: bool = False
     paper: str = "a4"
+    workers: int | None = None
     styles: Path = field(default_factory=lambda: Path(__file__).resolve().parents[2] / "styles")
+
+    @property
+    def worker_count(self) -> int:
+        """Processes that render sheets in parallel: one per core unless told."""
+        return max(1, self.workers if self.workers is not None else os.cpu_count() or 1)
 
     @property
     def source_name(self) -> str:

@@ -33,10 +33,14 @@ from typing import Any
 from .model import Deck, Fact
 
 LOCK_VERSION = 1
+LOCK_ABOUT = "Anki identities of the facts in the notes. Commit it; do not edit it."
 FIRST_MTIME = 1_700_000_000
 SIMILAR_IN_PLACE = 0.5
 SIMILAR_ANYWHERE = 0.8
 SIMILAR_QUESTION = 0.6
+# Pairs compared in the last, anywhere pass; beyond it (a mass rename and rewrite) the
+# leftovers are new facts rather than a minutes-long build.
+ANYWHERE_BUDGET = 250_000
 
 
 @dataclass(frozen=True)
@@ -53,11 +57,20 @@ class LockEntry:
     removed: bool = False
 
     def as_json(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        if not self.anchor:
-            del data["anchor"]
-        if not self.removed:
-            del data["removed"]
+        data: dict[str, Any] = {
+            "guid": self.guid,
+            "path": self.path,
+            "context": self.context,
+            "kind": self.kind,
+            "question": self.question,
+            "answer": self.answer,
+            "hash": self.hash,
+            "mtime": self.mtime,
+        }
+        if self.anchor:
+            data["anchor"] = self.anchor
+        if self.removed:
+            data["removed"] = True
         return data
 
 
@@ -67,15 +80,17 @@ class Lock:
     stamps: Mapping[str, tuple[str, int]] = field(default_factory=dict)
 
     def dumps(self) -> str:
-        """Sorted by file and GUID, one field a line: a note edit changes few lines."""
+        """Sorted by file and GUID, one fact a line: a note edit changes few lines."""
         facts = sorted(self.entries, key=lambda e: (e.removed, e.path, e.guid))
-        data = {
-            "about": "Anki identities of the facts in the notes. Commit it; do not edit it.",
-            "version": LOCK_VERSION,
-            "stamps": {k: {"hash": h, "mtime": m} for k, (h, m) in sorted(self.stamps.items())},
-            "facts": [e.as_json() for e in facts],
-        }
-        return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+        stamps = {k: {"hash": h, "mtime": m} for k, (h, m) in sorted(self.stamps.items())}
+        head = json.dumps(
+            {"about": LOCK_ABOUT, "version": LOCK_VERSION, "stamps": stamps},
+            indent=2,
+            ensure_ascii=False,
+        )
+        lines = ",\n".join("    " + json.dumps(e.as_json(), ensure_ascii=False) for e in facts)
+        body = f'  "facts": [\n{lines}\n  ]' if facts else '  "facts": []'
+        return f"{head[:-2]},\n{body}\n}}\n"
 
     @classmethod
     def loads(cls, text: str) -> Lock:
@@ -132,18 +147,18 @@ class Report:
 def content_hash(fact: Fact) -> str:
     """What Anki shows of a fact, except its line number: lines shift whenever anything
     above is edited, and that alone must not mark a card as changed."""
-    text = [s if isinstance(s, str) else [s.ord, s.html, s.hint] for s in fact.text]
-    payload = [
+    text = [s if isinstance(s, str) else f"{{{{c{s.ord}::{s.html}::{s.hint}}}}}" for s in fact.text]
+    fields = [
         fact.kind.value,
         fact.question,
         fact.answer,
-        text,
-        list(fact.context),
+        "".join(text),
+        " › ".join(fact.context),
         fact.path,
-        list(fact.tags),
+        " ".join(fact.tags),
         fact.deck,
     ]
-    return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()[:16]
+    return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()[:16]
 
 
 def new_guid(fact: Fact, taken: set[str]) -> str:
@@ -176,24 +191,39 @@ def _text(fact_or_entry: Fact | LockEntry) -> str:
 
 
 def match(facts: list[Fact], entries: Iterable[LockEntry]) -> dict[int, LockEntry]:
-    """Index of each fact that is an earlier fact → the lock entry it is."""
+    """Index of each fact that is an earlier fact → the lock entry it is.
+
+    Each pass looks candidates up in an index (by anchor, content, question, answer, or
+    place), so a rebuild costs about one dictionary look-up per fact; only the last pass,
+    similarity anywhere, compares what is left over pair by pair, within a budget."""
+    entries = list(entries)
     live = [e for e in entries if not e.removed]
     dead = [e for e in entries if e.removed]
     found: dict[int, LockEntry] = {}
     claimed: set[str] = set()
 
-    def run(pool: list[LockEntry], score: Callable[[Fact, LockEntry], float]) -> None:
-        candidates = []
+    def index(pool: list[LockEntry], key: Callable[[LockEntry], Any]) -> dict[Any, list]:
+        out: dict[Any, list[LockEntry]] = {}
+        for entry in pool:
+            k = key(entry)
+            if k is not None:
+                out.setdefault(k, []).append(entry)
+        return out
+
+    def run(
+        candidates: Callable[[Fact], Iterable[LockEntry]],
+        score: Callable[[Fact, LockEntry], float],
+    ) -> None:
+        scored = []
         for i, fact in enumerate(facts):
             if i in found:
                 continue
-            for entry in pool:
-                if entry.guid in claimed:
-                    continue
-                s = score(fact, entry)
-                if s > 0:
-                    candidates.append((-s, i, entry.guid, entry))
-        for _, i, guid, entry in sorted(candidates, key=lambda c: c[:3]):
+            for entry in candidates(fact):
+                if entry.guid not in claimed:
+                    s = score(fact, entry)
+                    if s > 0:
+                        scored.append((-s, i, entry.guid, entry))
+        for _, i, guid, entry in sorted(scored, key=lambda c: c[:3]):
             if i not in found and guid not in claimed:
                 found[i] = entry
                 claimed.add(guid)
@@ -204,39 +234,37 @@ def match(facts: list[Fact], entries: Iterable[LockEntry]) -> dict[int, LockEntr
             0.01 if " › ".join(fact.context) == entry.context else 0
         )
 
-    def anchor(f: Fact, e: LockEntry) -> float:
-        return 1.0 if f.anchor and f.anchor == e.anchor else 0
-
-    def exact(f: Fact, e: LockEntry) -> float:
-        return 1 + near(f, e) if (f.plain_question, f.plain_answer) == (e.question, e.answer) else 0
-
-    def same_question(f: Fact, e: LockEntry) -> float:
-        return 1 + near(f, e) if f.plain_question == e.question and not e.anchor else 0
-
     def same_answer(f: Fact, e: LockEntry) -> float:
-        if not f.plain_answer or f.plain_answer != e.answer or e.anchor:
-            return 0
         s = _similarity(f.plain_question, e.question)
         return s + near(f, e) if s >= SIMILAR_QUESTION else 0
 
     def in_place(f: Fact, e: LockEntry) -> float:
-        if f.path != e.path or " › ".join(f.context) != e.context or e.anchor:
-            return 0
         s = _similarity(_text(f), _text(e))
         return s if s >= SIMILAR_IN_PLACE else 0
 
     def anywhere(f: Fact, e: LockEntry) -> float:
-        if e.anchor:
-            return 0
         s = _similarity(_text(f), _text(e))
         return s + near(f, e) if s >= SIMILAR_ANYWHERE else 0
 
     for pool in (live, dead):
-        run(pool, anchor)
-        run(pool, exact)
-        run(pool, same_question)
-    for scorer in (same_answer, in_place, anywhere):
-        run(live, scorer)
+        anchors = index(pool, lambda e: e.anchor or None)
+        exact = index(pool, lambda e: (e.question, e.answer))
+        questions = index(pool, lambda e: None if e.anchor else e.question)
+        run(lambda f, ix=anchors: ix.get(f.anchor, []) if f.anchor else [], lambda f, e: 1.0)
+        run(
+            lambda f, ix=exact: ix.get((f.plain_question, f.plain_answer), []),
+            lambda f, e: 1 + near(f, e),
+        )
+        run(lambda f, ix=questions: ix.get(f.plain_question, []), lambda f, e: 1 + near(f, e))
+    unpinned = [e for e in live if not e.anchor]
+    answers = index(unpinned, lambda e: e.answer or None)
+    places = index(unpinned, lambda e: (e.path, e.context))
+    run(lambda f: answers.get(f.plain_answer, []) if f.plain_answer else [], same_answer)
+    run(lambda f: places.get((f.path, " › ".join(f.context)), []), in_place)
+    left_facts = [i for i in range(len(facts)) if i not in found]
+    left = [e for e in unpinned if e.guid not in claimed]
+    if left_facts and left and len(left_facts) * len(left) <= ANYWHERE_BUDGET:
+        run(lambda f: left, anywhere)
     return found
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import multiprocessing
 import os
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from .config import BuildConfig
 from .diagnostics import Diagnostic, error, has_errors, sort_unique, warning
 from .identity import Lock, Report
 from .model import Deck, Note
-from .sources import display_path, find_notes, read_source
+from .sources import Source, display_path, find_notes, read_source
 from .syntax import parse_note
 
 Progress = Callable[[str], None]
@@ -43,8 +45,14 @@ def counts_of(deck: Deck) -> tuple[int, int, int]:
     return len(deck.notes), len(deck.facts), deck.card_count
 
 
-def load(config: BuildConfig, progress: Progress | None = None) -> tuple[Deck, list[Diagnostic]]:
-    """Read and parse every note; never raises for a note's fault."""
+def load(
+    config: BuildConfig,
+    progress: Progress | None = None,
+    parsed: cache.ParsedNotes | None = None,
+) -> tuple[Deck, list[Diagnostic]]:
+    """Read and parse every note; never raises for a note's fault. Notes come from
+    `parsed` when unchanged, and new parses are handed to it; it writes them only when
+    told (`build` after success; `check` and dry runs never)."""
     root = config.notes
     diagnostics: list[Diagnostic] = []
     if not root.is_dir():
@@ -69,32 +77,63 @@ def load(config: BuildConfig, progress: Progress | None = None) -> tuple[Deck, l
                 "add a Markdown note, e.g. notes/topic.md",
             )
         )
-    notes: list[Note] = []
+    parsed = parsed or cache.ParsedNotes(config)
+    sources = []
     for path in paths:
-        if progress:
-            progress(path.relative_to(root).as_posix())
         source, diags = read_source(root, path)
         diagnostics.extend(diags)
-        if source is None:
-            continue
-        try:
-            note, diags = parse_note(source, root, config.root_deck, root.resolve().name)
-        except Exception as exc:  # a parser bug must not cost the user the other notes
-            diagnostics.append(
-                error(
-                    source.display,
-                    1,
-                    1,
-                    f"internal error while reading this note: {exc!r}",
-                    "please report it with the note attached; the other notes were read",
-                )
-            )
-            continue
+        if source is not None:
+            sources.append((source, parsed.key(source.rel, source.digest), not diags))
+    notes: list[Note | None] = [parsed.get(key) for _, key, _ in sources]
+    todo = [i for i, note in enumerate(notes) if note is None]
+    args = (root, config.root_deck, root.resolve().name)
+    for i, (note, diags) in zip(todo, parse_all([sources[i][0] for i in todo], args), strict=True):
+        source, key, clean = sources[i]
+        if progress:
+            progress(f"read {source.rel}")
         diagnostics.extend(diags)
-        notes.append(note)
-    deck = Deck(config.name, tuple(notes))
+        notes[i] = note
+        if note is not None and clean and not diags:
+            parsed.put(key, note)
+    deck_notes = tuple(n for n in notes if n is not None)
+    deck = Deck(config.name, deck_notes)
     diagnostics.extend(check_deck(deck, root))
     return deck, diagnostics
+
+
+# Parsing in worker processes pays for their start-up (about a fifth of a second each)
+# only with many notes to parse.
+PARALLEL_PARSE_FROM = 24
+
+
+def parse_all(
+    sources: list[Source], args: tuple[Path, str, str]
+) -> list[tuple[Note | None, list[Diagnostic]]]:
+    workers = min(os.cpu_count() or 1, len(sources) // (PARALLEL_PARSE_FROM // 2) or 1)
+    if workers > 1 and len(sources) >= PARALLEL_PARSE_FROM:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            chunk = max(1, len(sources) // (workers * 4))
+            return list(pool.map(parse_safely, sources, [args] * len(sources), chunksize=chunk))
+    return [parse_safely(source, args) for source in sources]
+
+
+def parse_safely(
+    source: Source, args: tuple[Path, str, str]
+) -> tuple[Note | None, list[Diagnostic]]:
+    """A parser bug must not cost the user the other notes, nor show a traceback."""
+    try:
+        return parse_note(source, *args)
+    except Exception as exc:
+        return None, [
+            error(
+                source.display,
+                1,
+                1,
+                f"internal error while reading this note: {exc!r}",
+                "please report it with the note attached; the other notes were read",
+            )
+        ]
 
 
 def check_deck(deck: Deck, root: Path) -> list[Diagnostic]:
@@ -102,8 +141,9 @@ def check_deck(deck: Deck, root: Path) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     seen_anchor: dict[str, str] = {}
     seen_fact: dict[tuple[str, str], str] = {}
+    shown = {note.path: display_path(root / note.path) for note in deck.notes}
     for fact in deck.facts:
-        where = display_path(root / fact.path)
+        where = shown[fact.path]
         here = f"{where}:{fact.line}"
         if fact.anchor:
             first = seen_anchor.setdefault(fact.anchor, here)
@@ -182,7 +222,8 @@ def build(
             counts=tuple(state.summary["counts"]),
         )
 
-    deck, diagnostics = load(config, progress)
+    parsed = cache.ParsedNotes(config)
+    deck, diagnostics = load(config, progress, parsed)
     lock, lock_diags = read_lock(config)
     diags = sort_unique([*diagnostics, *lock_diags])
     if lock is None or has_errors(diags, config.strict):
@@ -201,7 +242,7 @@ def build(
         for exporter in chosen:
             for final in exporter.targets(subset, config):
                 staged.append((stage(final), final))
-            result = exporter.export(subset, config, dict((f, t) for t, f in staged))
+            result = exporter.export(subset, config, {f: t for t, f in staged}, progress)
             diags = sort_unique([*diags, *result.diagnostics])
         if has_errors(diags, config.strict):
             return BuildResult(subset, diags, ok=False, report=report, counts=counts_of(subset))
@@ -222,6 +263,7 @@ def build(
     if state:
         remove_stale(config, state, outputs)
     counts = counts_of(subset)
+    parsed.flush()
     cache.save_state(config, cache.fingerprint(config), outputs, {"counts": counts})
     return BuildResult(subset, diags, tuple(outputs), report=report, counts=counts)
 

@@ -82,7 +82,7 @@ def sanitise(fragment: str, image: Callable[[str], str | None] | None = None) ->
 
 
 def plain_text(fragment: str) -> str:
-    text = html.unescape(nh3.clean(fragment, tags=set()))
+    text = html.unescape(nh3.clean(fragment, tags=set()) if "<" in fragment else fragment)
     return " ".join(text.split())
 
 
@@ -615,9 +615,12 @@ class _Collector:
             start = out.find(">") + 1
             end = out.rfind("</")
             out = out[start:end] if end >= start else ""
+        # Markdown's own markup is safe except for the URLs in links and images; only
+        # raw HTML (a stash placeholder) or a URL needs the sanitiser.
+        needs_cleaning = STX in out or "href=" in out or "src=" in out
         for pp in self.md.postprocessors:
             out = pp.run(out)
-        return sanitise(out.strip(), self.image_source)
+        return sanitise(out.strip(), self.image_source) if needs_cleaning else out.strip()
 
     def image_source(self, src: str) -> str | None:
         """Images written as raw HTML get the same checks as Markdown images."""

@@ -7,7 +7,7 @@ never imports WeasyPrint.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -32,9 +32,15 @@ class Exporter(Protocol):
         templates); a changed one gets a newer timestamp in the lock."""
         ...
 
-    def export(self, deck: Deck, config: BuildConfig, paths: Mapping[Path, Path]) -> Output:
+    def export(
+        self,
+        deck: Deck,
+        config: BuildConfig,
+        paths: Mapping[Path, Path],
+        progress: Callable[[str], None] | None = None,
+    ) -> Output:
         """Write each target to `paths[target]`, a temporary file the pipeline renames
-        into place once every format has succeeded."""
+        into place once every format has succeeded; report long work to `progress`."""
         ...
 
 

@@ -15,7 +15,7 @@ import json
 import sqlite3
 import tempfile
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ..config import BuildConfig
@@ -136,7 +136,13 @@ class AnkiExporter:
     def targets(self, deck: Deck, config: BuildConfig) -> list[Path]:
         return [config.out / f"{config.name}.apkg"]
 
-    def export(self, deck: Deck, config: BuildConfig, paths: Mapping[Path, Path]) -> Output:
+    def export(
+        self,
+        deck: Deck,
+        config: BuildConfig,
+        paths: Mapping[Path, Path],
+        progress: Callable[[str], None] | None = None,
+    ) -> Output:
         (target,) = (paths[t] for t in self.targets(deck, config))
         import genanki
 
@@ -178,21 +184,34 @@ def stamp_identities(
     cursor: sqlite3.Cursor, facts: dict[str, Fact], stamps: Mapping[str, int]
 ) -> None:
     """Give notes and cards ids and mtimes that follow the fact, not the clock."""
-    notes = cursor.execute("SELECT id, guid FROM notes ORDER BY id").fetchall()
-    for old_id, guid in notes:
-        fact = facts[guid]
-        new_id = note_id(guid)
-        mtime = fact.mtime or EPOCH
-        cursor.execute("UPDATE notes SET id = ?, mod = ? WHERE id = ?", (-old_id, mtime, old_id))
-        cards = cursor.execute("SELECT id, ord FROM cards WHERE nid = ?", (old_id,)).fetchall()
-        for old_card, ord_ in cards:
-            cursor.execute(
-                "UPDATE cards SET id = ?, nid = ?, mod = ? WHERE id = ?",
-                (-card_id(guid, ord_), -old_id, mtime, old_card),
-            )
-        cursor.execute("UPDATE cards SET nid = ? WHERE nid = ?", (new_id, -old_id))
-        cursor.execute("UPDATE notes SET id = ? WHERE id = ?", (new_id, -old_id))
-    cursor.execute("UPDATE cards SET id = -id WHERE id < 0")
+    cursor.execute("CREATE TEMP TABLE fact_ids (guid TEXT PRIMARY KEY, nid INT, mod INT)")
+    cursor.executemany(
+        "INSERT INTO fact_ids VALUES (?, ?, ?)",
+        ((guid, note_id(guid), fact.mtime or EPOCH) for guid, fact in facts.items()),
+    )
+    cards = cursor.execute(
+        "SELECT cards.id, notes.guid, cards.ord FROM cards JOIN notes ON notes.id = cards.nid"
+    ).fetchall()
+    cursor.execute("CREATE TEMP TABLE card_ids (old INT PRIMARY KEY, new INT)")
+    cursor.executemany(
+        "INSERT INTO card_ids VALUES (?, ?)",
+        ((old, card_id(guid, ordinal)) for old, guid, ordinal in cards),
+    )
+    cursor.executescript(
+        """
+        UPDATE cards SET
+            nid = (SELECT f.nid FROM fact_ids f JOIN notes n ON n.guid = f.guid
+                   WHERE n.id = cards.nid),
+            mod = (SELECT f.mod FROM fact_ids f JOIN notes n ON n.guid = f.guid
+                   WHERE n.id = cards.nid),
+            id = (SELECT new FROM card_ids WHERE old = cards.id);
+        UPDATE notes SET
+            id = (SELECT nid FROM fact_ids WHERE guid = notes.guid),
+            mod = (SELECT mod FROM fact_ids WHERE guid = notes.guid);
+        DROP TABLE fact_ids;
+        DROP TABLE card_ids;
+        """
+    )
     (models_json,) = cursor.execute("SELECT models FROM col").fetchone()
     models = json.loads(models_json)
     for key, model in models.items():
@@ -202,7 +221,7 @@ def stamp_identities(
 
 def write_zip(target: Path, db_path: Path, media: list[tuple[str, Path]]) -> None:
     """Fixed entry order and dates: the same deck gives the same bytes."""
-    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
 
         def add(name: str, data: bytes) -> None:
             info = zipfile.ZipInfo(name, ZIP_DATE)

@@ -1,7 +1,8 @@
 """The sheet's fonts: bundled, never the machine's, so every build draws the same glyphs
 and a missing glyph is caught the same way everywhere.
 
-Text fonts come from `fontpkg-*` Python packages; the colour emoji font (no package ships
+Text fonts come from `fontpkg-*` Python packages (Fira Sans, IBM Plex Mono, Noto Sans
+Devanagari); the colour emoji font (no package ships
 it) from `styles/fonts/`. During rendering, fontconfig is pointed at a configuration that
 lists only these fonts' folders, so Pango cannot quietly fall back to a system font, and
 which scales bitmap (colour emoji) glyphs to the text size as desktop fontconfig does.
@@ -38,22 +39,23 @@ class Face:
 
 
 def faces(styles: Path) -> list[Face]:
-    """Variable fonts serve both weights: WeasyPrint picks the instance per face."""
+    """Static text faces (Fira Sans, IBM Plex Mono): WeasyPrint re-instances a variable
+    font in every render, which costs more than laying out a note. Devanagari's only
+    packaged face is variable; it is used only where Devanagari text is."""
     import fontpkg
 
-    sans = fontpkg.path("Noto Sans")
-    sans_italic = fontpkg.path("Noto Sans", style="italic")
+    def face(family: str, name: str, weight: str, style: str = "normal") -> Face:
+        return Face(family, fontpkg.path(name, weight=weight, style=style), weight, style)
+
     deva = fontpkg.path("Noto Sans Devanagari")
-    mono = fontpkg.path("JetBrains Mono")
-    mono_italic = fontpkg.path("JetBrains Mono", style="italic")
     out = []
     for weight in ("normal", "bold"):
         out += [
-            Face("Sheet Sans", sans, weight),
-            Face("Sheet Sans", sans_italic, weight, "italic"),
+            face("Sheet Sans", "Fira Sans", weight),
+            face("Sheet Sans", "Fira Sans", weight, "italic"),
+            face("Sheet Mono", "IBM Plex Mono", weight),
+            face("Sheet Mono", "IBM Plex Mono", weight, "italic"),
             Face("Sheet Devanagari", deva, weight),
-            Face("Sheet Mono", mono, weight),
-            Face("Sheet Mono", mono_italic, weight, "italic"),
         ]
     out.append(Face("Sheet Emoji", styles / "fonts" / EMOJI_FILE))
     return out

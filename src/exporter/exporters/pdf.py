@@ -17,9 +17,11 @@ import contextlib
 import hashlib
 import io
 import json
+import multiprocessing
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,6 +39,10 @@ from . import Output, fonts
 TEMPLATES = Path(__file__).parent / "templates"
 SLOT_RE = re.compile(r"<!--fact:(\d+)-->")
 IMG_SRC_RE = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]+)(")')
+Progress = Callable[[str], None]
+# Starting a worker (importing WeasyPrint, loading fonts) costs about as much as rendering
+# a note or two, so a handful of changed notes render in this process.
+PARALLEL_FROM = 6
 PAPER = {"a4": ("210mm", "297mm"), "letter": ("8.5in", "11in")}
 EPOCH = 1_700_000_000
 
@@ -60,6 +66,13 @@ def environment() -> jinja2.Environment:
     )
 
 
+def templates_digest() -> str:
+    h = hashlib.sha256()
+    for path in sorted(TEMPLATES.iterdir()):
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
 def page_ranges(pages: list[int]) -> str:
     """`[3, 4, 5, 9]` → `3–5, 9`."""
     out: list[str] = []
@@ -71,63 +84,35 @@ def page_ranges(pages: list[int]) -> str:
     return ", ".join(out)
 
 
-class Renderer:
-    """Everything a render needs that does not change from part to part."""
+@dataclass(frozen=True)
+class Engine:
+    """What rendering HTML to PDF needs; small and picklable, so worker processes get one."""
 
-    def __init__(self, config: BuildConfig, deck: Deck) -> None:
-        self.config = config
-        self.env = environment()
-        self.cache = config.out / ".cache" / "sheets"
-        self.media = {m.name: Path(m.path).resolve().as_uri() for m in deck.media}
-        width, height = PAPER[config.paper]
-        self.page_css = f"@page {{ size: {width} {height}; }}\n"
-        self.page_height = height
-        styles = config.styles
-        self.css_text = "\n".join(
-            [fonts.font_css(styles), self.page_css]
-            + [(styles / n).read_text(encoding="utf-8") for n in ("palette.css", "sheet.css")]
-        )
-        self.allowed = [styles, config.notes, *fonts.folders(styles)]
-        self.key_base = hashlib.sha256(
-            "|".join(
-                [__version__, fonts.signature(styles), self.css_text, self._templates_digest()]
-            ).encode()
-        ).hexdigest()
-        self._font_config: Any = None
-
-    def _templates_digest(self) -> str:
-        h = hashlib.sha256()
-        for path in sorted(TEMPLATES.iterdir()):
-            h.update(path.read_bytes())
-        return h.hexdigest()
+    styles: Path
+    cache: Path
+    css_text: str
+    allowed: tuple[Path, ...]
 
     @contextlib.contextmanager
     def session(self) -> Iterator[None]:
-        with fonts.bundled_fonts_only(self.config.styles, self.cache), fixed_font_timestamps():
+        with fonts.bundled_fonts_only(self.styles, self.cache), fixed_font_timestamps():
             yield
 
     def render(self, html: str, css_extra: str = "") -> Part:
         import weasyprint
-        from weasyprint.text.fonts import FontConfiguration
 
-        if self._font_config is None:
-            self._font_config = FontConfiguration()
-        fc = self._font_config
-        fetcher = make_fetcher(self.allowed)
+        fc = _font_configuration()
+        fetcher = make_fetcher(list(self.allowed))
+        base = self.styles.resolve().as_uri() + "/"
         css = [
             weasyprint.CSS(
-                string=self.css_text + css_extra,
-                font_config=fc,
-                url_fetcher=fetcher,
-                base_url=self.config.styles.as_uri() + "/",
+                string=self.css_text + css_extra, font_config=fc, url_fetcher=fetcher, base_url=base
             )
         ]
         with fonts.catching_missing_glyphs() as missing:
-            document = weasyprint.HTML(
-                string=html,
-                base_url=self.config.styles.resolve().as_uri() + "/",
-                url_fetcher=fetcher,
-            ).render(stylesheets=css, font_config=fc)
+            document = weasyprint.HTML(string=html, base_url=base, url_fetcher=fetcher).render(
+                stylesheets=css, font_config=fc
+            )
             anchors = {
                 name: i
                 for i, page in reversed(list(enumerate(document.pages)))
@@ -135,6 +120,68 @@ class Renderer:
             }
             pdf = document.write_pdf(pdf_identifier=b"exporter-sheet")
         return Part(pdf, len(document.pages), anchors, tuple(missing.characters))
+
+
+_FONT_CONFIG: Any = None
+_ENGINE: Engine | None = None
+
+
+def _font_configuration() -> Any:
+    """One per process: building it loads every bundled font into fontconfig."""
+    global _FONT_CONFIG
+    if _FONT_CONFIG is None:
+        from weasyprint.text.fonts import FontConfiguration
+
+        _FONT_CONFIG = FontConfiguration()
+    return _FONT_CONFIG
+
+
+def _start_worker(engine: Engine) -> None:
+    global _ENGINE
+    _ENGINE = engine
+    _ENGINE.session().__enter__()  # held for the worker's life
+
+
+def _render_in_worker(html: str) -> Part:
+    assert _ENGINE is not None
+    return _ENGINE.render(html)
+
+
+class Renderer:
+    """Templates, the part cache and the page geometry of one build's sheets."""
+
+    def __init__(self, config: BuildConfig, deck: Deck) -> None:
+        self.config = config
+        self.env = environment()
+        self.cache = config.out / ".cache" / "sheets"
+        self.media = {m.name: Path(m.path).resolve().as_uri() for m in deck.media}
+        width, height = PAPER[config.paper]
+        self.page_height = height
+        styles = config.styles
+        css_text = "\n".join(
+            [fonts.font_css(styles), f"@page {{ size: {width} {height}; }}"]
+            + [(styles / n).read_text(encoding="utf-8") for n in ("palette.css", "sheet.css")]
+        )
+        self.engine = Engine(
+            styles.resolve(),
+            self.cache.resolve(),
+            css_text,
+            tuple(p.resolve() for p in (styles, config.notes, *fonts.folders(styles))),
+        )
+        self.key_base = hashlib.sha256(
+            "|".join([__version__, fonts.signature(styles), css_text, templates_digest()]).encode()
+        ).hexdigest()
+
+    def session(self) -> contextlib.AbstractContextManager[None]:
+        return self.engine.session()
+
+    def render(self, html: str, css_extra: str = "") -> Part:
+        """A render from the cache when this exact HTML was rendered before."""
+        key = self.key(html, css_extra)
+        return self.cached(key) or self.store(key, self.engine.render(html, css_extra))
+
+    def key(self, html: str, css_extra: str = "") -> str:
+        return hashlib.sha256(f"{self.key_base}|{css_extra}|{html}".encode()).hexdigest()
 
     # ---------------------------------------------------------------- note parts
 
@@ -194,21 +241,45 @@ class Renderer:
             date="",
         )
 
-    def note_part(self, note: Note, self_test: bool) -> Part:
-        html = self.note_html(note, self_test)
-        key = hashlib.sha256(f"{self.key_base}|{html}".encode()).hexdigest()
-        pdf_path = self.cache / f"{key}.pdf"
-        meta_path = self.cache / f"{key}.json"
-        if pdf_path.exists() and meta_path.exists():
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            return Part(
-                pdf_path.read_bytes(), meta["pages"], meta["anchors"], tuple(meta["missing"])
-            )
-        part = self.render(html)
+    def note_parts(
+        self, notes: tuple[Note, ...], self_test: bool, progress: Progress | None = None
+    ) -> list[Part]:
+        """Each note's render, from the cache when its HTML is unchanged; the rest are
+        rendered, in parallel worker processes when there are several."""
+        htmls = [self.note_html(note, self_test) for note in notes]
+        keys = [self.key(h) for h in htmls]
+        parts: list[Part | None] = [self.cached(key) for key in keys]
+        todo = [i for i, part in enumerate(parts) if part is None]
+        workers = min(self.config.worker_count, len(todo))
+        if workers > 1 and len(todo) >= PARALLEL_FROM:
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(
+                workers, mp_context=context, initializer=_start_worker, initargs=(self.engine,)
+            ) as pool:
+                rendered = pool.map(_render_in_worker, [htmls[i] for i in todo])
+                for n, (i, part) in enumerate(zip(todo, rendered, strict=True), 1):
+                    parts[i] = self.store(keys[i], part)
+                    if progress:
+                        progress(f"sheet {n}/{len(todo)}: {notes[i].path}")
+        else:
+            for n, i in enumerate(todo, 1):
+                if progress:
+                    progress(f"sheet {n}/{len(todo)}: {notes[i].path}")
+                parts[i] = self.store(keys[i], self.engine.render(htmls[i]))
+        return [p for p in parts if p is not None]
+
+    def cached(self, key: str) -> Part | None:
+        pdf_path, meta_path = self.cache / f"{key}.pdf", self.cache / f"{key}.json"
+        if not (pdf_path.exists() and meta_path.exists()):
+            return None
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        return Part(pdf_path.read_bytes(), meta["pages"], meta["anchors"], tuple(meta["missing"]))
+
+    def store(self, key: str, part: Part) -> Part:
         self.cache.mkdir(parents=True, exist_ok=True)
         meta = {"pages": part.pages, "anchors": part.anchors, "missing": list(part.missing)}
-        write_atomic(pdf_path, part.pdf)
-        write_atomic(meta_path, json.dumps(meta, sort_keys=True).encode())
+        write_atomic(self.cache / f"{key}.pdf", part.pdf)
+        write_atomic(self.cache / f"{key}.json", json.dumps(meta, sort_keys=True).encode())
         return part
 
     # ------------------------------------------------------------ whole sheets
@@ -352,8 +423,16 @@ def assemble(
 
 
 def single_note(renderer: Renderer, note: Note, part: Part) -> bytes:
-    """A note's own sheet: its pages with their own running header and numbering."""
+    """A note's own sheet: its pages with their own running header and numbering,
+    assembled once per version of the note."""
     from pypdf import PdfReader, PdfWriter
+
+    key = hashlib.sha256(
+        f"{renderer.key_base}|single|{note.title}|".encode() + part.pdf
+    ).hexdigest()
+    done = renderer.cache / f"{key}.single.pdf"
+    if done.exists():
+        return done.read_bytes()
 
     running = [
         {"stamp": True, "left": note.title, "right": "", "number": i + 1} for i in range(part.pages)
@@ -366,6 +445,8 @@ def single_note(renderer: Renderer, note: Note, part: Part) -> bytes:
     writer.add_metadata({"/Title": note.title, "/Producer": f"exporter {__version__}"})
     out = io.BytesIO()
     writer.write(out)
+    renderer.cache.mkdir(parents=True, exist_ok=True)
+    write_atomic(done, out.getvalue())
     return out.getvalue()
 
 
@@ -451,17 +532,23 @@ class PdfExporter:
             out += [config.out / "sheets" / Path(n.path).with_suffix(".pdf") for n in deck.notes]
         return out
 
-    def export(self, deck: Deck, config: BuildConfig, paths: Mapping[Path, Path]) -> Output:
+    def export(
+        self,
+        deck: Deck,
+        config: BuildConfig,
+        paths: Mapping[Path, Path],
+        progress: Progress | None = None,
+    ) -> Output:
         renderer = Renderer(config, deck)
         missing: dict[str, tuple[str, ...]] = {}
         with renderer.session():
-            parts = [renderer.note_part(note, False) for note in deck.notes]
+            parts = renderer.note_parts(deck.notes, False, progress)
             for note, part in zip(deck.notes, parts, strict=True):
                 missing[note.path] = part.missing
             pdf, _ = assemble(renderer, deck, parts, self_test=False)
             paths[config.out / f"{config.name}.pdf"].write_bytes(pdf)
             if config.self_test:
-                quiz = [renderer.note_part(note, True) for note in deck.notes]
+                quiz = renderer.note_parts(deck.notes, True, progress)
                 pdf, _ = assemble(renderer, deck, quiz, self_test=True)
                 paths[config.out / f"{config.name}-self-test.pdf"].write_bytes(pdf)
             if not config.tags:

@@ -1,0 +1,181 @@
+"""Speed at scale, measured as ratios against a floor built in the same run.
+
+    python -m bench                 # 10,000 facts in 100 files; sheet at 1,000 facts
+    python -m bench --facts 2000    # a quicker look
+    python -m bench --full-sheet    # also the full sheet at the deck size (slow), with memory
+
+The floor is what any tool must at least do for the same facts: render each question and
+answer once with python-markdown and write them with genanki. It is built here, so the
+ratios do not depend on the machine. Timings are wall-clock medians of in-process runs;
+the no-op rebuild is also timed as a fresh process, as a person running it would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.corpus import write_corpus
+
+HERE = Path(__file__).resolve().parent
+
+
+def timed(fn, repeat: int = 1) -> float:
+    runs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - start)
+    return statistics.median(runs)
+
+
+def floor_deck(notes: Path, target: Path) -> None:
+    """Plain python-markdown + genanki over the same facts: the least any tool does."""
+    import genanki
+    import markdown
+
+    md = markdown.Markdown(extensions=["tables"])
+    model = genanki.Model(
+        1_600_000_001, "Floor", fields=[{"name": "Front"}, {"name": "Back"}],
+        templates=[{"name": "Card 1", "qfmt": "{{Front}}", "afmt": "{{Back}}"}],
+    )
+    deck = genanki.Deck(1_600_000_002, "Floor")
+
+    def render(text: str) -> str:
+        md.reset()
+        return md.convert(text)
+
+    for path in sorted(notes.rglob("*.md")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            stripped = line.lstrip("- ").strip()
+            if "::" in stripped:
+                question, _, answer = stripped.partition("::")
+                deck.add_note(genanki.Note(
+                    model=model, fields=[render(question.strip()), render(answer.strip(": "))]
+                ))
+            elif "{{" in stripped:
+                deck.add_note(genanki.Note(model=model, fields=[render(stripped), ""]))
+    genanki.Package(deck).write_to_file(str(target), timestamp=1_700_000_000)
+
+
+def build(notes: Path, out: Path, formats: tuple[str, ...], workers: int | None = None):
+    from exporter.config import BuildConfig
+    from exporter.pipeline import build as run
+
+    config = BuildConfig(notes=notes, out=out, formats=formats)
+    if workers is not None:
+        config = BuildConfig(notes=notes, out=out, formats=formats, workers=workers)
+    with contextlib.redirect_stdout(io.StringIO()):
+        result = run(config)
+    assert result.ok, [d.format() for d in result.diagnostics]
+    return result
+
+
+def edit_one(notes: Path, n: int) -> None:
+    path = sorted(notes.rglob("*.md"))[len(list(notes.rglob("*.md"))) // 2]
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(" :: ", f" :: edited {n} ", 1), encoding="utf-8")
+
+
+def fresh(root: Path, files: int, per_file: int) -> Path:
+    shutil.rmtree(root, ignore_errors=True)
+    return write_corpus(root / "notes", files, per_file)
+
+
+def child_peak_mb(args: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall time and the largest resident set of one child process (and its workers)."""
+    start = time.perf_counter()
+    proc = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return elapsed, peak
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--facts", type=int, default=10_000, help="deck size (default 10000)")
+    parser.add_argument("--files", type=int, default=100)
+    parser.add_argument("--sheet-facts", type=int, default=1_000)
+    parser.add_argument("--full-sheet", action="store_true", help="also the full-size sheet")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+
+    rows: list[tuple[str, str, str]] = []
+    per_file = max(args.facts // args.files, 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+
+        # Deck, against the floor.
+        notes = fresh(root / "deck", args.files, per_file)
+        floor = timed(lambda: floor_deck(notes, root / "floor.apkg"), args.repeat)
+
+        def full_deck() -> None:
+            shutil.rmtree(root / "deck/dist", ignore_errors=True)
+            (root / "deck/notes.lock.json").unlink(missing_ok=True)
+            build(notes, root / "deck/dist", ("apkg",))
+
+        deck = timed(full_deck, args.repeat)
+        rows.append(("floor: python-markdown + genanki", f"{floor:.2f} s", "1.00×"))
+        rows.append(("deck, full build", f"{deck:.2f} s", f"{deck / floor:.2f}× floor"))
+        noop = timed(lambda: build(notes, root / "deck/dist", ("apkg",)), args.repeat)
+        rows.append(("deck, no-op rebuild (in process)", f"{noop:.3f} s", f"{noop / floor:.2f}×"))
+        cli = [sys.executable, "-m", "exporter", "build", "--format", "apkg",
+               "--notes", str(notes), "--out", str(root / "deck/dist")]
+        noop_cli = timed(lambda: subprocess.run(cli, check=True, capture_output=True), 3)
+        rows.append(("deck, no-op rebuild (fresh process)", f"{noop_cli:.3f} s",
+                     f"{noop_cli / floor:.2f}×"))
+        counter = iter(range(1000))
+        one = timed(lambda: (edit_one(notes, next(counter)),
+                             build(notes, root / "deck/dist", ("apkg",))), args.repeat)
+        rows.append(("deck, one file edited", f"{one:.2f} s", f"{one / floor:.2f}×"))
+
+        # Sheet, at a size WeasyPrint can do quickly.
+        sheet_files = max(args.sheet_facts // per_file, 1)
+        sheet_notes = fresh(root / "sheet", sheet_files, per_file)
+
+        def full_sheet() -> None:
+            shutil.rmtree(root / "sheet/dist", ignore_errors=True)
+            build(sheet_notes, root / "sheet/dist", ("pdf",))
+
+        full = timed(full_sheet, 1)
+        rows.append((f"sheet, full ({args.sheet_facts} facts)", f"{full:.2f} s", "1.00×"))
+        edited = timed(lambda: (edit_one(sheet_notes, next(counter)),
+                                build(sheet_notes, root / "sheet/dist", ("pdf",))), args.repeat)
+        rows.append(("sheet, one file edited", f"{edited:.2f} s",
+                     f"{edited / full:.2f}× full sheet"))
+        serial = timed(lambda: (shutil.rmtree(root / "sheet/dist", ignore_errors=True),
+                                build(sheet_notes, root / "sheet/dist", ("pdf",), workers=1)), 1)
+        rows.append(("sheet, full, one worker", f"{serial:.2f} s",
+                     f"{full / serial:.2f}× time of the parallel build"))
+
+        if args.full_sheet:
+            cmd = [sys.executable, "-m", "exporter", "build", "--format", "pdf",
+                   "--notes", str(notes), "--out", str(root / "deck/pdf")]
+            wall, peak = child_peak_mb(cmd, root)
+            rows.append((f"sheet, full ({args.facts} facts), fresh process", f"{wall:.1f} s",
+                         f"peak {peak:.0f} MB per process"))
+
+    width = max(len(r[0]) for r in rows)
+    print(f"exporter benchmark — {args.facts} facts in {args.files} files; "
+          f"{platform.python_implementation()} {platform.python_version()}, "
+          f"{os.cpu_count()} cores, {platform.machine()}")
+    print(f"{'measure'.ljust(width)}  {'time':>9}  ratio")
+    for name, value, ratio in rows:
+        print(f"{name.ljust(width)}  {value:>9}  {ratio}")
+
+
+if __name__ == "__main__":
+    main()
