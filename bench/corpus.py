@@ -6,12 +6,44 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-WORDS = (
-    "policy treaty mineral lithium cobalt supply chain strategic partnership defence "
-    "technology semiconductor quantum trade tariff export control alliance ministry "
-    "mission initiative cooperation security investment infrastructure energy climate "
-    "maritime cyber governance education mobility research reserve production index"
-).split()
+WORDS = [
+    "policy",
+    "treaty",
+    "mineral",
+    "lithium",
+    "cobalt",
+    "supply",
+    "chain",
+    "strategic",
+    "partnership",
+    "defence",
+    "technology",
+    "semiconductor",
+    "quantum",
+    "trade",
+    "tariff",
+    "export",
+    "control",
+    "alliance",
+    "ministry",
+    "mission",
+    "initiative",
+    "cooperation",
+    "security",
+    "investment",
+    "infrastructure",
+    "energy",
+    "climate",
+    "maritime",
+    "cyber",
+    "governance",
+    "education",
+    "mobility",
+    "research",
+    "reserve",
+    "production",
+    "index",
+]
 
 
 def phrase(rng: random.Random, n: int) -> str:
@@ -33,13 +65,23 @@ def fact(rng: random.Random, i: int) -> str:
 
 
 def note(rng: random.Random, file_no: int, facts: int) -> str:
-    lines = [f"---\ntitle: Topic {file_no}\ntags: [bench, gs{file_no % 4 + 1}]\n---",
-             f"# Topic {file_no}", "", phrase(rng, 30).capitalize() + ".", ""]
+    lines = [
+        f"---\ntitle: Topic {file_no}\ntags: [bench, gs{file_no % 4 + 1}]\n---",
+        f"# Topic {file_no}",
+        "",
+        phrase(rng, 30).capitalize() + ".",
+        "",
+    ]
     per_section = 10
     for i in range(facts):
         if i % per_section == 0:
-            lines += ["", f"## Section {i // per_section + 1} #s{i // per_section % 5}", "",
-                      phrase(rng, 20).capitalize() + ".", ""]
+            lines += [
+                "",
+                f"## Section {i // per_section + 1} #s{i // per_section % 5}",
+                "",
+                phrase(rng, 20).capitalize() + ".",
+                "",
+            ]
         lines.append(fact(rng, file_no * 100_000 + i))
     return "\n".join(lines) + "\n"
 

@@ -47,7 +47,9 @@ def floor_deck(notes: Path, target: Path) -> None:
 
     md = markdown.Markdown(extensions=["tables"])
     model = genanki.Model(
-        1_600_000_001, "Floor", fields=[{"name": "Front"}, {"name": "Back"}],
+        1_600_000_001,
+        "Floor",
+        fields=[{"name": "Front"}, {"name": "Back"}],
         templates=[{"name": "Card 1", "qfmt": "{{Front}}", "afmt": "{{Back}}"}],
     )
     deck = genanki.Deck(1_600_000_002, "Floor")
@@ -61,9 +63,11 @@ def floor_deck(notes: Path, target: Path) -> None:
             stripped = line.lstrip("- ").strip()
             if "::" in stripped:
                 question, _, answer = stripped.partition("::")
-                deck.add_note(genanki.Note(
-                    model=model, fields=[render(question.strip()), render(answer.strip(": "))]
-                ))
+                deck.add_note(
+                    genanki.Note(
+                        model=model, fields=[render(question.strip()), render(answer.strip(": "))]
+                    )
+                )
             elif "{{" in stripped:
                 deck.add_note(genanki.Note(model=model, fields=[render(stripped), ""]))
     genanki.Package(deck).write_to_file(str(target), timestamp=1_700_000_000)
@@ -132,14 +136,27 @@ def main(argv: list[str] | None = None) -> None:
         rows.append(("deck, full build", f"{deck:.2f} s", f"{deck / floor:.2f}× floor"))
         noop = timed(lambda: build(notes, root / "deck/dist", ("apkg",)), args.repeat)
         rows.append(("deck, no-op rebuild (in process)", f"{noop:.3f} s", f"{noop / floor:.2f}×"))
-        cli = [sys.executable, "-m", "exporter", "build", "--format", "apkg",
-               "--notes", str(notes), "--out", str(root / "deck/dist")]
+        cli = [
+            sys.executable,
+            "-m",
+            "exporter",
+            "build",
+            "--format",
+            "apkg",
+            "--notes",
+            str(notes),
+            "--out",
+            str(root / "deck/dist"),
+        ]
         noop_cli = timed(lambda: subprocess.run(cli, check=True, capture_output=True), 3)
-        rows.append(("deck, no-op rebuild (fresh process)", f"{noop_cli:.3f} s",
-                     f"{noop_cli / floor:.2f}×"))
+        rows.append(
+            ("deck, no-op rebuild (fresh process)", f"{noop_cli:.3f} s", f"{noop_cli / floor:.2f}×")
+        )
         counter = iter(range(1000))
-        one = timed(lambda: (edit_one(notes, next(counter)),
-                             build(notes, root / "deck/dist", ("apkg",))), args.repeat)
+        one = timed(
+            lambda: (edit_one(notes, next(counter)), build(notes, root / "deck/dist", ("apkg",))),
+            args.repeat,
+        )
         rows.append(("deck, one file edited", f"{one:.2f} s", f"{one / floor:.2f}×"))
 
         # Sheet, at a size WeasyPrint can do quickly.
@@ -152,26 +169,59 @@ def main(argv: list[str] | None = None) -> None:
 
         full = timed(full_sheet, 1)
         rows.append((f"sheet, full ({args.sheet_facts} facts)", f"{full:.2f} s", "1.00×"))
-        edited = timed(lambda: (edit_one(sheet_notes, next(counter)),
-                                build(sheet_notes, root / "sheet/dist", ("pdf",))), args.repeat)
-        rows.append(("sheet, one file edited", f"{edited:.2f} s",
-                     f"{edited / full:.2f}× full sheet"))
-        serial = timed(lambda: (shutil.rmtree(root / "sheet/dist", ignore_errors=True),
-                                build(sheet_notes, root / "sheet/dist", ("pdf",), workers=1)), 1)
-        rows.append(("sheet, full, one worker", f"{serial:.2f} s",
-                     f"{full / serial:.2f}× time of the parallel build"))
+        edited = timed(
+            lambda: (
+                edit_one(sheet_notes, next(counter)),
+                build(sheet_notes, root / "sheet/dist", ("pdf",)),
+            ),
+            args.repeat,
+        )
+        rows.append(
+            ("sheet, one file edited", f"{edited:.2f} s", f"{edited / full:.2f}× full sheet")
+        )
+        serial = timed(
+            lambda: (
+                shutil.rmtree(root / "sheet/dist", ignore_errors=True),
+                build(sheet_notes, root / "sheet/dist", ("pdf",), workers=1),
+            ),
+            1,
+        )
+        rows.append(
+            (
+                "sheet, full, one worker",
+                f"{serial:.2f} s",
+                f"{full / serial:.2f}× time of the parallel build",
+            )
+        )
 
         if args.full_sheet:
-            cmd = [sys.executable, "-m", "exporter", "build", "--format", "pdf",
-                   "--notes", str(notes), "--out", str(root / "deck/pdf")]
+            cmd = [
+                sys.executable,
+                "-m",
+                "exporter",
+                "build",
+                "--format",
+                "pdf",
+                "--notes",
+                str(notes),
+                "--out",
+                str(root / "deck/pdf"),
+            ]
             wall, peak = child_peak_mb(cmd, root)
-            rows.append((f"sheet, full ({args.facts} facts), fresh process", f"{wall:.1f} s",
-                         f"peak {peak:.0f} MB per process"))
+            rows.append(
+                (
+                    f"sheet, full ({args.facts} facts), fresh process",
+                    f"{wall:.1f} s",
+                    f"peak {peak:.0f} MB per process",
+                )
+            )
 
     width = max(len(r[0]) for r in rows)
-    print(f"exporter benchmark — {args.facts} facts in {args.files} files; "
-          f"{platform.python_implementation()} {platform.python_version()}, "
-          f"{os.cpu_count()} cores, {platform.machine()}")
+    print(
+        f"exporter benchmark — {args.facts} facts in {args.files} files; "
+        f"{platform.python_implementation()} {platform.python_version()}, "
+        f"{os.cpu_count()} cores, {platform.machine()}"
+    )
     print(f"{'measure'.ljust(width)}  {'time':>9}  ratio")
     for name, value, ratio in rows:
         print(f"{name.ljust(width)}  {value:>9}  {ratio}")
