@@ -18,6 +18,9 @@ from typing import Any
 from .config import BuildConfig
 
 PACKAGE = Path(__file__).resolve().parent
+# Files above this (fonts, big images) are known by size and time rather than re-read on
+# every build; notes and styles are read, so a touch alone does not force a rebuild.
+LARGE_FILE = 256 * 1024
 
 
 def _tree_digest(h: hashlib._Hash, root: Path, label: str) -> None:
@@ -29,7 +32,11 @@ def _tree_digest(h: hashlib._Hash, root: Path, label: str) -> None:
         if any(part.startswith(".") or part == "__pycache__" for part in rel.split("/")):
             continue
         h.update(f"{label}:{rel}:".encode())
-        h.update(hashlib.sha256(path.read_bytes()).digest())
+        st = path.stat()
+        if st.st_size > LARGE_FILE:
+            h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
+        else:
+            h.update(hashlib.sha256(path.read_bytes()).digest())
 
 
 def fingerprint(config: BuildConfig) -> str:

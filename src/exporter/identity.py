@@ -30,7 +30,7 @@ from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
-from .model import Deck, Fact
+from .model import Deck, Fact, content_digest
 
 LOCK_VERSION = 1
 LOCK_ABOUT = "Anki identities of the facts in the notes. Commit it; do not edit it."
@@ -145,20 +145,17 @@ class Report:
 
 
 def content_hash(fact: Fact) -> str:
-    """What Anki shows of a fact, except its line number: lines shift whenever anything
-    above is edited, and that alone must not mark a card as changed."""
-    text = [s if isinstance(s, str) else f"{{{{c{s.ord}::{s.html}::{s.hint}}}}}" for s in fact.text]
-    fields = [
-        fact.kind.value,
+    """Computed while parsing (in parallel, and cached with the note) when possible."""
+    return fact.digest or content_digest(
+        fact.kind,
         fact.question,
         fact.answer,
-        "".join(text),
-        " › ".join(fact.context),
+        fact.text,
+        fact.context,
         fact.path,
-        " ".join(fact.tags),
+        fact.tags,
         fact.deck,
-    ]
-    return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()[:16]
+    )
 
 
 def new_guid(fact: Fact, taken: set[str]) -> str:
@@ -303,7 +300,7 @@ def resolve(
             same = entry.hash == digest
             mtime = entry.mtime if same else tick(entry.mtime)
             status = _status(fact, entry, same)
-        done = dataclasses.replace(fact, guid=guid, mtime=mtime)
+        done = fact.with_identity(guid, mtime)
         assigned[(fact.path, fact.index)] = done
         changes.append(Change(status, done, entry))
         entries.append(

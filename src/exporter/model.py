@@ -7,6 +7,8 @@ while prose stays exactly where the author put it.
 
 from __future__ import annotations
 
+import copy
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -59,6 +61,15 @@ class Fact:
     source_root: str = "notes"
     guid: str = ""
     mtime: int = 0
+    digest: str = ""
+
+    def with_identity(self, guid: str, mtime: int) -> Fact:
+        """This fact as a given Anki note. A shallow copy: `dataclasses.replace` would
+        re-run `__init__` for every field, ten thousand times a build."""
+        new = copy.copy(self)
+        object.__setattr__(new, "guid", guid)
+        object.__setattr__(new, "mtime", mtime)
+        return new
 
     @property
     def source(self) -> str:
@@ -126,3 +137,22 @@ class Deck:
     @property
     def deck_names(self) -> tuple[str, ...]:
         return tuple(sorted({f.deck for f in self.facts}))
+
+
+def content_digest(
+    kind: Kind,
+    question: str,
+    answer: str,
+    text: tuple[Segment, ...],
+    context: tuple[str, ...],
+    path: str,
+    tags: tuple[str, ...],
+    deck: str,
+) -> str:
+    """What Anki shows of a fact, except its line number: lines shift whenever anything
+    above is edited, and that alone must not mark a card as changed."""
+    parts = "".join(
+        s if isinstance(s, str) else f"{{{{c{s.ord}::{s.html}::{s.hint}}}}}" for s in text
+    )
+    fields = [kind.value, question, answer, parts, " › ".join(context), path, " ".join(tags), deck]
+    return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()[:16]

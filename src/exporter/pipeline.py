@@ -13,6 +13,7 @@ import dataclasses
 import multiprocessing
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -111,7 +112,10 @@ def parse_all(
 ) -> list[tuple[Note | None, list[Diagnostic]]]:
     workers = min(os.cpu_count() or 1, len(sources) // (PARALLEL_PARSE_FROM // 2) or 1)
     if workers > 1 and len(sources) >= PARALLEL_PARSE_FROM:
-        context = multiprocessing.get_context("spawn")
+        # Forking is nearly free, but only safe while this is the only thread (watch
+        # runs a file-watcher thread): then start clean processes instead.
+        alone = threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if alone else "spawn")
         with ProcessPoolExecutor(workers, mp_context=context) as pool:
             chunk = max(1, len(sources) // (workers * 4))
             return list(pool.map(parse_safely, sources, [args] * len(sources), chunksize=chunk))

@@ -31,7 +31,7 @@ from markdown.treeprocessors import Treeprocessor
 from markdown.util import STX
 
 from .diagnostics import Diagnostic, error, warning
-from .model import Cloze, Fact, Kind, Media, Note, Section, Segment
+from .model import Cloze, Fact, Kind, Media, Note, Section, Segment, content_digest
 from .sources import Source
 
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
@@ -838,6 +838,7 @@ def parse_note(
             holder.tag = "div"
         el.set("class", "fact-item")
         tags = tuple(sorted(set(file_tags) | set(section_tags) | set(spec.tags)))
+        digest = content_digest(spec.kind, question, answer, text, path, source.rel, tags, deck)
         return Fact(
             kind=spec.kind,
             question=question,
@@ -855,6 +856,7 @@ def parse_note(
             index=index,
             anchor=spec.anchor,
             source_root=source_root,
+            digest=digest,
         )
 
     for el in list(root):

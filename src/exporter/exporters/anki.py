@@ -1,10 +1,10 @@
 """The Anki deck: note types with fixed ids, one genanki deck per deck name, media, and a
 byte-reproducible `.apkg`.
 
-genanki stamps every note with one clock time and numbers ids from the clock. Anki updates
-an existing note on import only when the incoming modification time is newer, and matches
-notes by GUID; so after genanki writes the collection we set each note's id, card ids and
-mtime from the fact's identity, and zip the result with fixed dates.
+genanki stamps every note with one clock time and numbers ids from the clock. Anki matches
+notes by GUID and updates an existing note on import only when the incoming modification
+time is newer; so each note hands genanki its own ids and mtime from the fact's identity
+when written, and the result is zipped with fixed dates.
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
+
+import genanki
 
 from ..config import BuildConfig
 from ..identity import card_id, note_id, stable_int
@@ -57,8 +60,6 @@ def card_css(styles: Path) -> str:
 
 
 def note_types(css: str):
-    import genanki
-
     basic = genanki.Model(
         BASIC_ID,
         "Exporter Basic",
@@ -144,11 +145,9 @@ class AnkiExporter:
         progress: Callable[[str], None] | None = None,
     ) -> Output:
         (target,) = (paths[t] for t in self.targets(deck, config))
-        import genanki
 
         types = note_types(card_css(config.styles))
         decks: dict[str, genanki.Deck] = {}
-        rows: dict[str, Fact] = {}
         for fact in deck.facts:
             gdeck = decks.get(fact.deck)
             if gdeck is None:
@@ -156,62 +155,44 @@ class AnkiExporter:
                     stable_int("deck:" + fact.deck, 52), fact.deck
                 )
             gdeck.add_note(
-                genanki.Note(
+                StampedNote(
                     model=types[fact.kind],
                     fields=fields_for(fact),
                     sort_field=fact.plain_question,
                     tags=list(fact.tags),
                     guid=fact.guid,
+                    mtime=fact.mtime or EPOCH,
                 )
             )
-            rows[fact.guid] = fact
         package = genanki.Package([decks[k] for k in sorted(decks)])
         media = deck.media
         with tempfile.TemporaryDirectory() as tmp:
             db_path = Path(tmp) / "collection.anki2"
             conn = sqlite3.connect(db_path)
             cursor = conn.cursor()
-            package.write_to_db(cursor, EPOCH, iter(range(1, 1 << 30)))
-            stamp_identities(cursor, rows, deck.stamps)
+            package.write_to_db(cursor, EPOCH, iter(()))
+            stamp_note_types(cursor, deck.stamps)
             conn.commit()
-            cursor.execute("VACUUM")
             conn.close()
             write_zip(target, db_path, [(m.name, Path(m.path)) for m in media])
         return Output()
 
 
-def stamp_identities(
-    cursor: sqlite3.Cursor, facts: dict[str, Fact], stamps: Mapping[str, int]
-) -> None:
-    """Give notes and cards ids and mtimes that follow the fact, not the clock."""
-    cursor.execute("CREATE TEMP TABLE fact_ids (guid TEXT PRIMARY KEY, nid INT, mod INT)")
-    cursor.executemany(
-        "INSERT INTO fact_ids VALUES (?, ?, ?)",
-        ((guid, note_id(guid), fact.mtime or EPOCH) for guid, fact in facts.items()),
-    )
-    cards = cursor.execute(
-        "SELECT cards.id, notes.guid, cards.ord FROM cards JOIN notes ON notes.id = cards.nid"
-    ).fetchall()
-    cursor.execute("CREATE TEMP TABLE card_ids (old INT PRIMARY KEY, new INT)")
-    cursor.executemany(
-        "INSERT INTO card_ids VALUES (?, ?)",
-        ((old, card_id(guid, ordinal)) for old, guid, ordinal in cards),
-    )
-    cursor.executescript(
-        """
-        UPDATE cards SET
-            nid = (SELECT f.nid FROM fact_ids f JOIN notes n ON n.guid = f.guid
-                   WHERE n.id = cards.nid),
-            mod = (SELECT f.mod FROM fact_ids f JOIN notes n ON n.guid = f.guid
-                   WHERE n.id = cards.nid),
-            id = (SELECT new FROM card_ids WHERE old = cards.id);
-        UPDATE notes SET
-            id = (SELECT nid FROM fact_ids WHERE guid = notes.guid),
-            mod = (SELECT mod FROM fact_ids WHERE guid = notes.guid);
-        DROP TABLE fact_ids;
-        DROP TABLE card_ids;
-        """
-    )
+class StampedNote(genanki.Note):
+    """A genanki note whose ids and modification time follow the fact, not the clock:
+    genanki takes both from its caller at write time, so they are handed in there."""
+
+    def __init__(self, mtime: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.mtime = mtime
+
+    def write_to_db(self, cursor, timestamp, deck_id, id_gen):
+        ids = iter([note_id(self.guid), *(card_id(self.guid, c.ord) for c in self.cards)])
+        super().write_to_db(cursor, self.mtime, deck_id, ids)
+
+
+def stamp_note_types(cursor: sqlite3.Cursor, stamps: Mapping[str, int]) -> None:
+    """Each note type's mtime from the lock, so a template or CSS change reaches Anki."""
     (models_json,) = cursor.execute("SELECT models FROM col").fetchone()
     models = json.loads(models_json)
     for key, model in models.items():

@@ -116,7 +116,7 @@ FONTS_CONF = """<?xml version="1.0"?>
 def write_fontconfig(styles: Path, cache: Path) -> Path:
     """Fontconfig reads a relative FONTCONFIG_FILE from its own folder: keep it absolute."""
     cache = cache.resolve()
-    cache.mkdir(parents=True, exist_ok=True)
+    (cache / "fontconfig").mkdir(parents=True, exist_ok=True)
     dirs = "\n".join(f"  <dir>{escape(str(d))}</dir>" for d in folders(styles))
     text = FONTS_CONF.format(dirs=dirs, cache=escape(str(cache / "fontconfig")))
     path = cache / "fonts.conf"
