@@ -86,3 +86,51 @@ def test_version_and_help():
     help_text = runner.invoke(main, ["--help"]).output
     for command in ("build", "check"):
         assert command in help_text
+
+
+def run_in_terminal(args: list[str], cwd, env: dict[str, str]) -> str:
+    """Run a command with a pseudo-terminal as its output, as a person's shell does."""
+    import os
+    import pty
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: become the command
+        os.chdir(cwd)
+        os.execve(args[0], args, env)
+    chunks = []
+    while True:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.waitpid(pid, 0)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_shows_on_a_terminal_and_not_in_pipes_or_ci(tmp_path):
+    import os
+
+    notes = copy_fixture("kinds", tmp_path)
+    base = {k: v for k, v in os.environ.items() if k != "CI"}
+    command = [sys.executable, "-m", "exporter", "build", "--notes", str(notes)]
+
+    shown = run_in_terminal([*command, "--out", str(tmp_path / "tty")], tmp_path, base)
+    assert "\r\x1b[K" in shown and "sheet 1/2: general.md" in shown
+    assert "built 2 notes" in shown
+
+    piped = subprocess.run(
+        [*command, "--out", str(tmp_path / "pipe")],
+        cwd=tmp_path,
+        env=base,
+        capture_output=True,
+        text=True,
+    )
+    assert piped.returncode == 0 and "\r" not in piped.stdout + piped.stderr
+
+    in_ci = run_in_terminal(
+        [*command, "--out", str(tmp_path / "ci")], tmp_path, {**base, "CI": "true"}
+    )
+    assert "\r\x1b[K" not in in_ci and "built 2 notes" in in_ci

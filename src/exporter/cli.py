@@ -129,6 +129,24 @@ notes_option = click.option(
 )
 
 
+out_option = click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("dist"),
+    show_default=True,
+    help="Output folder.",
+)
+formats_option = click.option(
+    "--format",
+    "formats",
+    type=click.Choice(FORMATS),
+    multiple=True,
+    help="Output to write; repeat for several. Default: all.",
+)
+strict_option = click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+
+
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="exporter")
 @click.pass_context
@@ -143,22 +161,9 @@ def main(ctx: click.Context) -> None:
 
 @main.command("build")
 @notes_option
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("dist"),
-    show_default=True,
-    help="Output folder.",
-)
-@click.option(
-    "--format",
-    "formats",
-    type=click.Choice(FORMATS),
-    multiple=True,
-    help="Output to write; repeat for several. Default: all.",
-)
-@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@out_option
+@formats_option
+@strict_option
 @click.option("--tag", "tags", multiple=True, help="Only facts with this tag; repeatable.")
 @click.option("--self-test", is_flag=True, help="Also write a sheet with answers blanked.")
 @click.option("--dry-run", is_flag=True, help="Parse and report; write nothing.")
@@ -199,7 +204,7 @@ def build_command(
 
 @main.command("check")
 @notes_option
-@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@strict_option
 def check_command(notes: Path, strict: bool) -> None:
     """Parse the notes and report every problem; write nothing."""
     deck, diagnostics = load(BuildConfig(notes=notes, strict=strict))
@@ -216,22 +221,9 @@ def check_command(notes: Path, strict: bool) -> None:
 
 @main.command("watch")
 @notes_option
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("dist"),
-    show_default=True,
-    help="Output folder.",
-)
-@click.option(
-    "--format",
-    "formats",
-    type=click.Choice(FORMATS),
-    multiple=True,
-    help="Output to write; repeat for several. Default: all.",
-)
-@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@out_option
+@formats_option
+@strict_option
 def watch_command(notes: Path, out: Path, formats: tuple[str, ...], strict: bool) -> None:
     """Rebuild whenever a note or style is saved; Ctrl-C stops."""
     from .watch import watch

@@ -547,6 +547,7 @@ def unwrap_marker(scope: etree.Element, marker: etree.Element) -> None:
 class FactsExtension(Extension):
     def extendMarkdown(self, md: markdown.Markdown) -> None:
         md.registerExtension(self)
+        self.md = md
         md.fact_state = ParseState()
         if ":" not in md.ESCAPED_CHARS:
             md.ESCAPED_CHARS.append(":")
@@ -559,12 +560,26 @@ class FactsExtension(Extension):
         md.treeprocessors.register(KeepTree(md), "fact_keep", -100)
 
     def reset(self) -> None:
-        pass
+        """Markdown calls this between documents: each note starts with empty state."""
+        self.md.fact_state = ParseState()
 
 
 class KeepTree(Treeprocessor):
     def run(self, root: etree.Element) -> None:
         self.md.fact_state.root = root
+
+
+_MARKDOWN: dict[int, markdown.Markdown] = {}
+
+
+def markdown_for(tab_length: int) -> markdown.Markdown:
+    """One parser per indent width, reset between notes: building one costs about as
+    much as parsing a short note."""
+    md = _MARKDOWN.get(tab_length)
+    if md is None:
+        md = _MARKDOWN[tab_length] = make_markdown(tab_length)
+    md.reset()
+    return md
 
 
 def make_markdown(tab_length: int) -> markdown.Markdown:
@@ -771,7 +786,7 @@ def deck_for(source: Source, root_name: str) -> str:
 def parse_note(
     source: Source, notes_root: Path, root_name: str = "Notes", source_root: str = "notes"
 ) -> tuple[Note, list[Diagnostic]]:
-    md = make_markdown(list_indent(source.text))
+    md = markdown_for(list_indent(source.text))
     state: ParseState = md.fact_state
     state.display = source.display
     md.convert(source.text)

@@ -229,6 +229,7 @@ def test_parallel_and_serial_renders_are_byte_identical(tmp_path):
     for workers in (1, 2):
         result = run_build(notes, tmp_path / f"w{workers}", formats=("pdf",), workers=workers)
         assert result.ok, [d.format() for d in result.diagnostics]
+
     def outputs(folder):
         # The cache's state and font config name their own folder; every PDF must match.
         return {k: v for k, v in snapshot(folder).items() if k.endswith(".pdf")}
