@@ -185,7 +185,8 @@ def test_round_trip_through_anki_keeps_history(tmp_path, notes, collection):
 
     second = build(config, now=lambda: T0 + 3600)
     assert second.ok
-    assert [c.question for c in second.report.of("removed")] == ["A fact to delete"]
+    (removed,) = second.report.of("removed")
+    assert removed.question == "A fact to delete"
     assert [c.question for c in second.report.of("new")] == ["Chemical symbol of lithium"]
     result = import_apkg(collection, out / "identity.apkg")
     assert [n.fields[0] for n in result.log.new] == ["Chemical symbol of lithium"]
@@ -225,6 +226,12 @@ def test_round_trip_through_anki_keeps_history(tmp_path, notes, collection):
         reviewed.due,
     )
     assert collection.db.all("select id, cid, ease, ivl from revlog") == revlog
+
+    # The build's advice for removed facts finds exactly that note in Anki.
+    search = second.advice[-1].strip()
+    assert search.startswith('"dupe:')
+    (found,) = collection.find_notes(search)
+    assert collection.get_note(found)["Front"] == "A fact to delete"
 
 
 def test_unchanged_rebuild_is_identical_and_writes_nothing(tmp_path, notes):

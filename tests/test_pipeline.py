@@ -223,3 +223,42 @@ def test_remote_image_fails_strict(tmp_path, listener):
     assert not result.ok and seen == []
     (d,) = result.diagnostics
     assert (d.line, d.col) == (1, 15) and "remote image" in d.message
+
+
+def test_deck_only_build_never_imports_weasyprint(tmp_path):
+    import subprocess
+    import sys
+
+    notes = copy_fixture("kinds", tmp_path)
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from exporter.config import BuildConfig\n"
+        "from exporter.pipeline import build\n"
+        f"assert build(BuildConfig(notes=Path({str(notes)!r}), out=Path({str(tmp_path / 'd')!r}),"
+        " formats=('apkg',))).ok\n"
+        "print('weasyprint' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
+def test_incremental_sheet_equals_a_clean_build(tmp_path):
+    from bench.corpus import write_corpus
+
+    notes = write_corpus(tmp_path / "notes", 4, 12)
+    out = tmp_path / "dist"
+    assert build(BuildConfig(notes=notes, out=out, formats=("pdf",)), now=lambda: 1).ok
+    target = sorted(notes.rglob("*.md"))[1]
+    target.write_text(target.read_text().replace(" :: ", " :: changed ", 1))
+    assert build(BuildConfig(notes=notes, out=out, formats=("pdf",)), now=lambda: 2).ok
+    incremental = {
+        k: v for k, v in snapshot(out).items() if k.endswith(".pdf") and not k.startswith(".cache/")
+    }
+    shutil.rmtree(out)
+    assert build(BuildConfig(notes=notes, out=out, formats=("pdf",)), now=lambda: 3).ok
+    clean = {
+        k: v for k, v in snapshot(out).items() if k.endswith(".pdf") and not k.startswith(".cache/")
+    }
+    assert incremental == clean and len(clean) == 5

@@ -16,7 +16,7 @@ import click
 from . import __version__
 from .config import FORMATS, BuildConfig
 from .diagnostics import Diagnostic, has_errors, sort_unique
-from .identity import Report, note_id
+from .identity import Report
 from .pipeline import BuildResult, build, load
 from .sources import display_path
 
@@ -67,13 +67,6 @@ def report_lines(report: Report | None) -> list[str]:
             lines.append(f"  {status:<12} {change.where}  {shorten(change.question)}")
         if len(shown) < len(changes):
             lines.append(f"  … and {len(changes) - len(shown)} more {status}")
-    removed = report.of("removed")
-    if removed:
-        ids = ",".join(str(note_id(c.guid)) for c in removed)
-        lines.append(
-            f"  Anki keeps removed facts' notes after an import. To delete them, search the "
-            f"Anki browser for  nid:{ids}  and delete the notes found."
-        )
     for key in report.stamps_changed:
         if key.startswith("anki-fields:"):
             lines.append(
@@ -92,7 +85,7 @@ def shorten(text: str, width: int = 70) -> str:
 def print_result(result: BuildResult) -> None:
     print_diagnostics(result.diagnostics)
     if result.ok and not result.up_to_date:
-        for line in report_lines(result.report):
+        for line in [*report_lines(result.report), *result.advice]:
             click.echo(line)
     click.echo(summary(result))
 

@@ -55,6 +55,7 @@ class LockEntry:
     mtime: int
     anchor: str = ""
     removed: bool = False
+    marked: str = ""
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -69,6 +70,8 @@ class LockEntry:
         }
         if self.anchor:
             data["anchor"] = self.anchor
+        if self.marked:
+            data["marked"] = self.marked
         if self.removed:
             data["removed"] = True
         return data
@@ -314,6 +317,7 @@ def resolve(
                 hash=digest,
                 mtime=mtime,
                 anchor=fact.anchor,
+                marked=fact.marked_text if fact.marked_text != fact.plain_question else "",
             )
         )
     claimed = {e.guid for e in matched.values()}

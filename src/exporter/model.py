@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from html.parser import HTMLParser
 
 
 class Kind(str, Enum):
@@ -76,6 +77,21 @@ class Fact:
         return f"{self.source_root}/{self.path}:{self.line}"
 
     @property
+    def marked_text(self) -> str:
+        """A cloze as plain text with its deletions marked in our (and Anki's) syntax,
+        `India joined the MSP in {{c1::2023}}.`; other facts' plain question."""
+        if self.kind is not Kind.CLOZE:
+            return self.plain_question
+        out = []
+        for seg in self.text:
+            if isinstance(seg, str):
+                out.append(plain(seg))
+            else:
+                hint = f"::{seg.hint}" if seg.hint else ""
+                out.append(f"{{{{c{seg.ord}::{plain(seg.html)}{hint}}}}}")
+        return " ".join("".join(out).split())
+
+    @property
     def cloze_ords(self) -> tuple[int, ...]:
         return tuple(sorted({s.ord for s in self.text if isinstance(s, Cloze)}))
 
@@ -137,6 +153,23 @@ class Deck:
     @property
     def deck_names(self) -> tuple[str, ...]:
         return tuple(sorted({f.deck for f in self.facts}))
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def plain(fragment: str) -> str:
+    """The text of an HTML fragment."""
+    parser = _Text()
+    parser.feed(fragment)
+    parser.close()
+    return "".join(parser.parts)
 
 
 def content_digest(

@@ -40,6 +40,7 @@ class BuildResult:
     report: Report | None = None
     up_to_date: bool = False
     counts: tuple[int, int, int] = (0, 0, 0)
+    advice: tuple[str, ...] = ()
 
 
 def counts_of(deck: Deck) -> tuple[int, int, int]:
@@ -237,8 +238,9 @@ def build(
     stamps = {k: v for e in chosen for k, v in e.signatures(config).items()}
     deck, new_lock, report = identity.resolve(deck, lock, now, stamps)
     subset = select_tags(deck, config.tags)
+    advice = tuple(line for e in chosen for line in e.advice(report))
     if config.dry_run:
-        return BuildResult(subset, diags, report=report, counts=counts_of(subset))
+        return BuildResult(subset, diags, report=report, counts=counts_of(subset), advice=advice)
 
     config.out.mkdir(parents=True, exist_ok=True)
     staged: list[tuple[Path, Path]] = []
@@ -269,7 +271,7 @@ def build(
     counts = counts_of(subset)
     parsed.flush()
     cache.save_state(config, cache.fingerprint(config), outputs, {"counts": counts})
-    return BuildResult(subset, diags, tuple(outputs), report=report, counts=counts)
+    return BuildResult(subset, diags, tuple(outputs), report=report, counts=counts, advice=advice)
 
 
 def remove_stale(config: BuildConfig, state: cache.State, outputs: list[Path]) -> None:

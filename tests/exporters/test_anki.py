@@ -179,3 +179,28 @@ PNG_1PX = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082"
 )
+
+
+def test_advice_finds_removed_basic_cloze_and_reversed_notes(tmp_path, collection):
+    from ..conftest import write_note
+
+    notes = tmp_path / "notes"
+    write_note(
+        notes,
+        "a.md",
+        '- Keep :: me\n- With "quotes" and *stars* :: gone\n'
+        "- India joined the MSP in {{2023}} with {{c2::hint::a clue}}.\n"
+        "- KABIL ::: Khanij Bidesh India Ltd\n",
+    )
+    assert run_build(notes, tmp_path / "dist", formats=("apkg",)).ok
+    import_apkg(collection, tmp_path / "dist/notes.apkg")
+    write_note(notes, "a.md", "- Keep :: me\n")
+    result = run_build(notes, tmp_path / "dist", formats=("apkg",))
+    assert len(result.report.of("removed")) == 3
+    found = collection.find_notes(result.advice[-1].strip())
+    firsts = sorted(collection.get_note(n).fields[0] for n in found)
+    assert firsts == [
+        "India joined the MSP in {{c1::2023}} with {{c2::hint::a clue}}.",
+        "KABIL",
+        'With "quotes" and <em>stars</em>',
+    ]

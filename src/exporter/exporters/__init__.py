@@ -14,6 +14,7 @@ from typing import Protocol
 
 from ..config import BuildConfig
 from ..diagnostics import Diagnostic
+from ..identity import Report
 from ..model import Deck
 
 
@@ -30,6 +31,11 @@ class Exporter(Protocol):
     def signatures(self, config: BuildConfig) -> dict[str, str]:
         """Named hashes of what the output looks like apart from the notes (note types,
         templates); a changed one gets a newer timestamp in the lock."""
+        ...
+
+    def advice(self, report: Report) -> list[str]:
+        """What the person should do about this build's changes in this output (Anki
+        cannot delete notes on import, for one)."""
         ...
 
     def export(

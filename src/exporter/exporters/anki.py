@@ -22,7 +22,7 @@ from typing import Any
 import genanki
 
 from ..config import BuildConfig
-from ..identity import card_id, note_id, stable_int
+from ..identity import LockEntry, Report, card_id, note_id, stable_int
 from ..model import Cloze, Deck, Fact, Kind
 from . import Output
 
@@ -137,6 +137,16 @@ class AnkiExporter:
     def targets(self, deck: Deck, config: BuildConfig) -> list[Path]:
         return [config.out / f"{config.name}.apkg"]
 
+    def advice(self, report: Report) -> list[str]:
+        removed = report.of("removed")
+        if not removed:
+            return []
+        return [
+            "Anki keeps the notes of removed facts after an import. To delete them, search "
+            "the Anki browser for the line below, check what it finds, and delete those notes:",
+            "  " + " OR ".join(removed_search(c.entry) for c in removed if c.entry),
+        ]
+
     def export(
         self,
         deck: Deck,
@@ -189,6 +199,14 @@ class StampedNote(genanki.Note):
     def write_to_db(self, cursor, timestamp, deck_id, id_gen):
         ids = iter([note_id(self.guid), *(card_id(self.guid, c.ord) for c in self.cards)])
         super().write_to_db(cursor, self.mtime, deck_id, ids)
+
+
+def removed_search(entry: LockEntry) -> str:
+    """Anki's own duplicate search: its note type and first field (compared without
+    HTML), which survive import where note ids do not."""
+    model = {"cloze": CLOZE_ID, "reversed": REVERSED_ID}.get(entry.kind, BASIC_ID)
+    text = (entry.marked or entry.question).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"dupe:{model},{text}"'
 
 
 def stamp_note_types(cursor: sqlite3.Cursor, stamps: Mapping[str, int]) -> None:

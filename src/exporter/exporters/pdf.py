@@ -32,6 +32,7 @@ import jinja2
 from .. import __version__
 from ..config import BuildConfig
 from ..diagnostics import Diagnostic, warning
+from ..identity import Report
 from ..model import Deck, Note
 from ..sources import display_path
 from . import Output, fonts
@@ -523,6 +524,9 @@ def write_atomic(path: Path, data: bytes) -> None:
 class PdfExporter:
     def signatures(self, config: BuildConfig) -> dict[str, str]:
         return {}
+
+    def advice(self, report: Report) -> list[str]:
+        return []
 
     def targets(self, deck: Deck, config: BuildConfig) -> list[Path]:
         out = [config.out / f"{config.name}.pdf"]
