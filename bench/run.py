@@ -3,6 +3,7 @@
     python -m bench                 # 10,000 facts in 100 files; sheet at 1,000 facts
     python -m bench --facts 2000    # a quicker look
     python -m bench --full-sheet    # also the full sheet at the deck size (slow), with memory
+    python -m bench --ankdown PATH  # also ankdown over the same facts (or: ankdown on PATH)
 
 The floor is what any tool must at least do for the same facts: render each question and
 answer once with python-markdown and write them with genanki. It is built here, so the
@@ -71,6 +72,22 @@ def floor_deck(notes: Path, target: Path) -> None:
             elif "{{" in stripped:
                 deck.add_note(genanki.Note(model=model, fields=[render(stripped), ""]))
     genanki.Package(deck).write_to_file(str(target), timestamp=1_700_000_000)
+
+
+def ankdown_corpus(notes: Path, target: Path) -> Path:
+    """The same facts in ankdown's format (front, `%`, back, `---`)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for i, path in enumerate(sorted(notes.rglob("*.md"))):
+        cards = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            stripped = line.lstrip("- ").strip()
+            if "::" in stripped:
+                question, _, answer = stripped.partition("::")
+                cards.append(f"{question.strip()}\n\n%\n\n{answer.strip(': ')}\n")
+            elif "{{" in stripped:
+                cards.append(f"{stripped}\n\n%\n\n{stripped}\n")
+        (target / f"cards-{i:03d}.md").write_text("\n---\n\n".join(cards), encoding="utf-8")
+    return target
 
 
 def build(notes: Path, out: Path, formats: tuple[str, ...], workers: int | None = None):
@@ -144,6 +161,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sheet-facts", type=int, default=1_000)
     parser.add_argument("--full-sheet", action="store_true", help="also the full-size sheet")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--ankdown", help="an ankdown command to compare with (else PATH)")
     args = parser.parse_args(argv)
 
     rows: list[tuple[str, str, str]] = []
@@ -181,6 +199,53 @@ def main(argv: list[str] | None = None) -> None:
         rows.append(
             ("deck, no-op rebuild (fresh process)", f"{noop_cli:.3f} s", f"{noop_cli / floor:.2f}×")
         )
+        ankdown = args.ankdown or shutil.which("ankdown")
+        if ankdown:
+            cards = ankdown_corpus(notes, root / "ankdown")
+            theirs = timed(
+                lambda: subprocess.run(
+                    [ankdown, "-r", str(cards), "-p", str(root / "ankdown.apkg")],
+                    check=True,
+                    capture_output=True,
+                ),
+                args.repeat,
+            )
+
+            def ours_fresh() -> None:
+                shutil.rmtree(root / "fresh", ignore_errors=True)
+                (root / "deck" / "notes.lock.json").unlink(missing_ok=True)
+                subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "exporter",
+                        "build",
+                        "--format",
+                        "apkg",
+                        "--notes",
+                        str(notes),
+                        "--out",
+                        str(root / "fresh"),
+                    ],
+                    check=True,
+                    capture_output=True,
+                )
+
+            ours = timed(ours_fresh, args.repeat)
+            rows.append(
+                (
+                    "ankdown, same facts (fresh process)",
+                    f"{theirs:.2f} s",
+                    f"{theirs / floor:.2f}× floor",
+                )
+            )
+            rows.append(
+                (
+                    "deck, full build (fresh process)",
+                    f"{ours:.2f} s",
+                    f"{ours / theirs:.2f}× ankdown",
+                )
+            )
         counter = iter(range(1000))
         one = timed(
             lambda: (edit_one(notes, next(counter)), build(notes, root / "deck/dist", ("apkg",))),

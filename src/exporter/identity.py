@@ -304,6 +304,7 @@ def resolve(
             mtime = entry.mtime if same else tick(entry.mtime)
             status = _status(fact, entry, same)
         done = fact.with_identity(guid, mtime)
+        marked = fact.marked_text
         assigned[(fact.path, fact.index)] = done
         changes.append(Change(status, done, entry))
         entries.append(
@@ -317,7 +318,7 @@ def resolve(
                 hash=digest,
                 mtime=mtime,
                 anchor=fact.anchor,
-                marked=fact.marked_text if fact.marked_text != fact.plain_question else "",
+                marked=marked if marked != fact.plain_question else "",
             )
         )
     claimed = {e.guid for e in matched.values()}

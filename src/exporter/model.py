@@ -166,6 +166,8 @@ class _Text(HTMLParser):
 
 def plain(fragment: str) -> str:
     """The text of an HTML fragment."""
+    if "<" not in fragment and "&" not in fragment:
+        return fragment
     parser = _Text()
     parser.feed(fragment)
     parser.close()

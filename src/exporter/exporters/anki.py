@@ -16,6 +16,7 @@ import sqlite3
 import tempfile
 import zipfile
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +158,7 @@ class AnkiExporter:
         (target,) = (paths[t] for t in self.targets(deck, config))
 
         types = note_types(card_css(config.styles))
+        rows = Rows()
         decks: dict[str, genanki.Deck] = {}
         for fact in deck.facts:
             gdeck = decks.get(fact.deck)
@@ -172,6 +174,8 @@ class AnkiExporter:
                     tags=list(fact.tags),
                     guid=fact.guid,
                     mtime=fact.mtime or EPOCH,
+                    ords=card_ords(fact),
+                    rows=rows,
                 )
             )
         package = genanki.Package([decks[k] for k in sorted(decks)])
@@ -181,6 +185,7 @@ class AnkiExporter:
             conn = sqlite3.connect(db_path)
             cursor = conn.cursor()
             package.write_to_db(cursor, EPOCH, iter(()))
+            rows.insert(cursor)
             stamp_note_types(cursor, deck.stamps)
             conn.commit()
             conn.close()
@@ -188,17 +193,79 @@ class AnkiExporter:
         return Output()
 
 
-class StampedNote(genanki.Note):
-    """A genanki note whose ids and modification time follow the fact, not the clock:
-    genanki takes both from its caller at write time, so they are handed in there."""
+@dataclass
+class Rows:
+    """Note and card rows gathered while genanki walks its decks, inserted in one batch."""
 
-    def __init__(self, mtime: int, **kwargs: Any) -> None:
+    notes: list[tuple] = field(default_factory=list)
+    cards: list[tuple] = field(default_factory=list)
+
+    def insert(self, cursor: sqlite3.Cursor) -> None:
+        cursor.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", self.notes)
+        cursor.executemany(
+            "INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", self.cards
+        )
+
+
+class StampedNote(genanki.Note):
+    """A genanki note whose ids and modification time follow the fact, not the clock.
+
+    genanki writes each note with one clock time, clock-numbered ids, a statement a row
+    and a regex over the fields to find cloze cards. The fact already knows its cards, so
+    this note gathers the same rows as genanki with its own ids and time, and `Rows`
+    inserts them all at once."""
+
+    def __init__(self, mtime: int, ords: tuple[int, ...], rows: Rows, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.mtime = mtime
+        self.mtime, self.ords, self.rows = mtime, ords, rows
 
     def write_to_db(self, cursor, timestamp, deck_id, id_gen):
-        ids = iter([note_id(self.guid), *(card_id(self.guid, c.ord) for c in self.cards)])
-        super().write_to_db(cursor, self.mtime, deck_id, ids)
+        nid = note_id(self.guid)
+        self.rows.notes.append(
+            (
+                nid,
+                self.guid,
+                self.model.model_id,
+                self.mtime,
+                -1,
+                self._format_tags(),
+                self._format_fields(),
+                self.sort_field,
+                0,
+                0,
+                "",
+            )
+        )
+        for ordinal in self.ords:
+            self.rows.cards.append(
+                (
+                    card_id(self.guid, ordinal),
+                    nid,
+                    deck_id,
+                    ordinal,
+                    self.mtime,
+                    -1,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    "",
+                )
+            )
+
+
+def card_ords(fact: Fact) -> tuple[int, ...]:
+    """Anki's card ordinals: one per template, or one per cloze number."""
+    if fact.kind is Kind.CLOZE:
+        return tuple(o - 1 for o in fact.cloze_ords)
+    return (0, 1) if fact.kind is Kind.REVERSED else (0,)
 
 
 def removed_search(entry: LockEntry) -> str:
