@@ -292,3 +292,16 @@ def test_hostile_html_is_sanitised_and_text_survives(tmp_path):
         assert payload not in html, payload
     for kept in ["kept", "text.", "click", "file", "survives as text", "svg kept"]:
         assert kept in html, kept
+
+
+def test_two_facts_in_one_paragraph_are_warned_about(tmp_path):
+    note, diags = parse(tmp_path, "# T\n\nOne :: first\nTwo :: second\n")
+    (d,) = diags
+    assert (d.line, d.col, d.is_error) == (3, 1, False)
+    assert "more than one '::'" in d.message
+    assert len(note.facts) == 1
+
+
+def test_context_falls_back_to_the_title(tmp_path):
+    note, _ = parse(tmp_path, "---\ntitle: Topic\n---\n- q :: a\n")
+    assert note.facts[0].context == ("Topic",)

@@ -374,6 +374,18 @@ class FactTreeprocessor(Treeprocessor):
         else:
             before, after = split_nodes(nodes, *sep)
             question, answer = strip_nodes(before), strip_nodes(after)
+            if find_separator(answer) is not None:
+                line, col = self.locate(holder, None)
+                self.state.diagnostics.append(
+                    warning(
+                        self.state.display,
+                        line,
+                        col,
+                        "this fact has more than one '::' (the rest is part of the answer)",
+                        "if these are two facts, separate them with a blank line or make each "
+                        "a list item; write \\:: for a literal '::'",
+                    )
+                )
             kind = Kind.REVERSED if sep[2] == 3 else Kind.BASIC
             problem = None
             if clozes:
@@ -813,7 +825,8 @@ def parse_note(
     level, heading_html, heading, body = 0, "", "", []
 
     def close() -> None:
-        path = tuple(h for _, h, _ in stack)
+        # Under no heading, the note's title is the context: no card is orphaned.
+        path = tuple(h for _, h, _ in stack) or (title,)
         tags = tuple(sorted({t for _, _, ts in stack for t in ts}))
         html_parts = []
         for el in body:
