@@ -134,3 +134,15 @@ def test_progress_shows_on_a_terminal_and_not_in_pipes_or_ci(tmp_path):
         [*command, "--out", str(tmp_path / "ci")], tmp_path, {**base, "CI": "true"}
     )
     assert "\r\x1b[K" not in in_ci and "built 2 notes" in in_ci
+
+
+def test_an_unwritable_output_folder_is_a_clear_error(tmp_path):
+    notes = copy_fixture("kinds", tmp_path)
+    blocker = tmp_path / "dist"
+    blocker.write_text("a file where the output folder should be")
+    out = blocker / "dist"  # a folder inside a file cannot be made
+    result = CliRunner().invoke(main, ["build", "--notes", str(notes), "--out", str(out)])
+    assert result.exit_code == 1
+    assert "cannot write the outputs" in result.output
+    assert "Traceback" not in result.output
+    assert blocker.read_text() == "a file where the output folder should be"

@@ -189,7 +189,14 @@ def build_command(
         paper=paper,
     )
     with progress_line() as progress:
-        result = build(config, progress)
+        try:
+            result = build(config, progress)
+        except OSError as exc:
+            where = f" {exc.filename}" if exc.filename else ""
+            raise click.ClickException(
+                f"cannot write the outputs:{where}: {exc.strerror or exc}; nothing was "
+                "changed — check the output folder's permissions and free space"
+            ) from exc
     print_result(result)
     if not result.ok:
         sys.exit(1)

@@ -229,6 +229,16 @@ def build(
 
     parsed = cache.ParsedNotes(config)
     deck, diagnostics = load(config, progress, parsed)
+    if not (config.styles / "sheet.css").is_file():
+        diagnostics.append(
+            error(
+                display_path(config.styles),
+                1,
+                1,
+                "the styles folder is missing",
+                "run from a clone installed with 'pip install -e .'",
+            )
+        )
     lock, lock_diags = read_lock(config)
     diags = sort_unique([*diagnostics, *lock_diags])
     if lock is None or has_errors(diags, config.strict):
