@@ -112,7 +112,6 @@ class Section:
     path: tuple[str, ...]
     tags: tuple[str, ...]
     body: str
-    anchor: str
 
 
 @dataclass(frozen=True)
@@ -149,10 +148,6 @@ class Deck:
             for m in note.media:
                 seen.setdefault(m.name, m)
         return tuple(seen[k] for k in sorted(seen))
-
-    @property
-    def deck_names(self) -> tuple[str, ...]:
-        return tuple(sorted({f.deck for f in self.facts}))
 
 
 class _Text(HTMLParser):

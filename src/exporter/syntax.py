@@ -630,7 +630,6 @@ def list_indent(text: str) -> int:
 class _Collector:
     md: markdown.Markdown
     source: Source
-    root_name: str
     notes_root: Path
     diagnostics: list[Diagnostic]
     state: ParseState
@@ -805,7 +804,7 @@ def parse_note(
     # Markdown skips its tree stages for blank input; an empty note is an empty tree.
     root = state.root if state.root is not None else etree.Element("div")
     diagnostics = list(state.diagnostics)
-    collector = _Collector(md, source, root_name, notes_root, diagnostics, state)
+    collector = _Collector(md, source, notes_root, diagnostics, state)
     collector.images(root, state)
 
     deck = deck_for(source, root_name)
@@ -842,7 +841,6 @@ def parse_note(
                     path,
                     tags,
                     "\n".join(p for p in html_parts if p),
-                    f"s{len(sections)}",
                 )
             )
 
