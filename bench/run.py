@@ -103,6 +103,22 @@ def build(notes: Path, out: Path, formats: tuple[str, ...], workers: int | None 
     return result
 
 
+def cli_build(notes: Path, out: Path, fmt: str) -> list[str]:
+    """The build as a person runs it: a fresh Python process."""
+    return [
+        sys.executable,
+        "-m",
+        "exporter",
+        "build",
+        "--format",
+        fmt,
+        "--notes",
+        str(notes),
+        "--out",
+        str(out),
+    ]
+
+
 def edit_one(notes: Path, n: int) -> None:
     path = sorted(notes.rglob("*.md"))[len(list(notes.rglob("*.md"))) // 2]
     text = path.read_text(encoding="utf-8")
@@ -183,18 +199,7 @@ def main(argv: list[str] | None = None) -> None:
         rows.append(("deck, full build", f"{deck:.2f} s", f"{deck / floor:.2f}× floor"))
         noop = timed(lambda: build(notes, root / "deck/dist", ("apkg",)), args.repeat)
         rows.append(("deck, no-op rebuild (in process)", f"{noop:.3f} s", f"{noop / floor:.2f}×"))
-        cli = [
-            sys.executable,
-            "-m",
-            "exporter",
-            "build",
-            "--format",
-            "apkg",
-            "--notes",
-            str(notes),
-            "--out",
-            str(root / "deck/dist"),
-        ]
+        cli = cli_build(notes, root / "deck/dist", "apkg")
         noop_cli = timed(lambda: subprocess.run(cli, check=True, capture_output=True), 3)
         rows.append(
             ("deck, no-op rebuild (fresh process)", f"{noop_cli:.3f} s", f"{noop_cli / floor:.2f}×")
@@ -215,18 +220,7 @@ def main(argv: list[str] | None = None) -> None:
                 shutil.rmtree(root / "fresh", ignore_errors=True)
                 (root / "deck" / "notes.lock.json").unlink(missing_ok=True)
                 subprocess.run(
-                    [
-                        sys.executable,
-                        "-m",
-                        "exporter",
-                        "build",
-                        "--format",
-                        "apkg",
-                        "--notes",
-                        str(notes),
-                        "--out",
-                        str(root / "fresh"),
-                    ],
+                    cli_build(notes, root / "fresh", "apkg"),
                     check=True,
                     capture_output=True,
                 )
@@ -289,18 +283,7 @@ def main(argv: list[str] | None = None) -> None:
         )
 
         if args.full_sheet:
-            cmd = [
-                sys.executable,
-                "-m",
-                "exporter",
-                "build",
-                "--format",
-                "pdf",
-                "--notes",
-                str(notes),
-                "--out",
-                str(root / "deck/pdf"),
-            ]
+            cmd = cli_build(notes, root / "deck/pdf", "pdf")
             wall, single, tree = child_peak_mb(cmd, root)
             rows.append(
                 (
