@@ -262,3 +262,27 @@ def test_incremental_sheet_equals_a_clean_build(tmp_path):
         k: v for k, v in snapshot(out).items() if k.endswith(".pdf") and not k.startswith(".cache/")
     }
     assert incremental == clean and len(clean) == 5
+
+
+def test_cache_keeps_what_is_used_and_prunes_the_stale(tmp_path):
+    import os
+    import time
+
+    from exporter import cache
+
+    notes = copy_fixture("kinds", tmp_path)
+    out = tmp_path / "dist"
+    assert build(BuildConfig(notes=notes, out=out)).ok
+    used = sorted((out / ".cache").rglob("*.pickle")) + sorted((out / ".cache").rglob("*.pdf"))
+    assert used
+    stale = out / ".cache" / "sheets" / "old-render.pdf"
+    stale.write_bytes(b"%PDF old")
+    month_ago = time.time() - 30 * 24 * 3600
+    for path in [stale, *used]:
+        os.utime(path, (month_ago, month_ago))
+    (notes / "general.md").write_text((notes / "general.md").read_text() + "- new :: one\n")
+    assert build(BuildConfig(notes=notes, out=out)).ok
+    assert not stale.exists()
+    unchanged_note = [p for p in used if p.suffix == ".pickle"]
+    assert any(p.exists() for p in unchanged_note), "a still-used parse was pruned"
+    assert cache.prune(out / ".cache", time.time()) == 0

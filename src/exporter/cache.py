@@ -7,6 +7,7 @@ state lives in the output folder's `.cache/`, never among the notes.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -128,6 +129,7 @@ class ParsedNotes:
             return None
         if any(_stat(Path(p)) != stat for p, stat in media.items()):
             return None
+        touch(path)
         return note
 
     def put(self, key: str, note: Any) -> None:
@@ -143,3 +145,25 @@ class ParsedNotes:
             tmp.write_bytes(pickle.dumps((note, media), protocol=pickle.HIGHEST_PROTOCOL))
             os.replace(tmp, self.folder / f"{key}.pickle")
         self.pending.clear()
+
+
+# Cached parses and renders unused for this long are deleted after a successful build;
+# each use refreshes an entry's time, so whatever the notes still need is kept.
+KEEP_UNUSED = 14 * 24 * 3600
+
+
+def touch(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.utime(path)
+
+
+def prune(folder: Path, now: float, keep: float = KEEP_UNUSED) -> int:
+    """Delete cache files not used within `keep` seconds; returns how many went."""
+    gone = 0
+    for sub in ("notes", "sheets"):
+        for path in (folder / sub).glob("*"):
+            with contextlib.suppress(OSError):
+                if path.is_file() and now - path.stat().st_mtime > keep:
+                    path.unlink()
+                    gone += 1
+    return gone

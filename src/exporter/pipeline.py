@@ -280,6 +280,7 @@ def build(
         remove_stale(config, state, outputs)
     counts = counts_of(subset)
     parsed.flush()
+    cache.prune(config.out / ".cache", time.time())
     cache.save_state(config, cache.fingerprint(config), outputs, {"counts": counts})
     return BuildResult(subset, diags, tuple(outputs), report=report, counts=counts, advice=advice)
 

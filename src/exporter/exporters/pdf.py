@@ -30,6 +30,7 @@ from typing import Any
 import jinja2
 
 from .. import __version__
+from ..cache import touch
 from ..config import BuildConfig
 from ..diagnostics import Diagnostic, warning
 from ..identity import Report
@@ -273,6 +274,8 @@ class Renderer:
         pdf_path, meta_path = self.cache / f"{key}.pdf", self.cache / f"{key}.json"
         if not (pdf_path.exists() and meta_path.exists()):
             return None
+        touch(pdf_path)
+        touch(meta_path)
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         return Part(pdf_path.read_bytes(), meta["pages"], meta["anchors"], tuple(meta["missing"]))
 
@@ -433,6 +436,7 @@ def single_note(renderer: Renderer, note: Note, part: Part) -> bytes:
     ).hexdigest()
     done = renderer.cache / f"{key}.single.pdf"
     if done.exists():
+        touch(done)
         return done.read_bytes()
 
     running = [
