@@ -18,7 +18,6 @@ import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import genanki
 
@@ -166,18 +165,9 @@ class AnkiExporter:
                 gdeck = decks[fact.deck] = genanki.Deck(
                     stable_int("deck:" + fact.deck, 52), fact.deck
                 )
-            gdeck.add_note(
-                StampedNote(
-                    model=types[fact.kind],
-                    fields=fields_for(fact),
-                    sort_field=fact.plain_question,
-                    tags=list(fact.tags),
-                    guid=fact.guid,
-                    mtime=fact.mtime or EPOCH,
-                    ords=card_ords(fact),
-                    rows=rows,
-                )
-            )
+            model = types[fact.kind]
+            gdeck.add_model(model)
+            rows.add(fact, model.model_id, gdeck.deck_id)
         package = genanki.Package([decks[k] for k in sorted(decks)])
         media = deck.media
         with tempfile.TemporaryDirectory() as tmp:
@@ -195,55 +185,42 @@ class AnkiExporter:
 
 @dataclass
 class Rows:
-    """Note and card rows gathered while genanki walks its decks, inserted in one batch."""
+    """The notes and cards of the collection, inserted in one batch.
+
+    genanki writes each note with one clock time, clock-numbered ids, a statement a row
+    and a regex over the fields to find cloze cards. The facts already know their ids,
+    times and cards, so their rows are made here in genanki's layout, and genanki writes
+    the rest of the collection: schema, decks and note types."""
 
     notes: list[tuple] = field(default_factory=list)
     cards: list[tuple] = field(default_factory=list)
 
-    def insert(self, cursor: sqlite3.Cursor) -> None:
-        cursor.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", self.notes)
-        cursor.executemany(
-            "INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", self.cards
-        )
-
-
-class StampedNote(genanki.Note):
-    """A genanki note whose ids and modification time follow the fact, not the clock.
-
-    genanki writes each note with one clock time, clock-numbered ids, a statement a row
-    and a regex over the fields to find cloze cards. The fact already knows its cards, so
-    this note gathers the same rows as genanki with its own ids and time, and `Rows`
-    inserts them all at once."""
-
-    def __init__(self, mtime: int, ords: tuple[int, ...], rows: Rows, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.mtime, self.ords, self.rows = mtime, ords, rows
-
-    def write_to_db(self, cursor, timestamp, deck_id, id_gen):
-        nid = note_id(self.guid)
-        self.rows.notes.append(
+    def add(self, fact: Fact, model_id: int, deck_id: int) -> None:
+        nid, mtime = note_id(fact.guid), fact.mtime or EPOCH
+        tags = " " + " ".join(fact.tags) + " "
+        self.notes.append(
             (
                 nid,
-                self.guid,
-                self.model.model_id,
-                self.mtime,
+                fact.guid,
+                model_id,
+                mtime,
                 -1,
-                self._format_tags(),
-                self._format_fields(),
-                self.sort_field,
+                tags,
+                "\x1f".join(fields_for(fact)),
+                fact.plain_question,
                 0,
                 0,
                 "",
             )
         )
-        for ordinal in self.ords:
-            self.rows.cards.append(
+        for ordinal in card_ords(fact):
+            self.cards.append(
                 (
-                    card_id(self.guid, ordinal),
+                    card_id(fact.guid, ordinal),
                     nid,
                     deck_id,
                     ordinal,
-                    self.mtime,
+                    mtime,
                     -1,
                     0,
                     0,
@@ -259,6 +236,12 @@ class StampedNote(genanki.Note):
                     "",
                 )
             )
+
+    def insert(self, cursor: sqlite3.Cursor) -> None:
+        cursor.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", self.notes)
+        cursor.executemany(
+            "INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", self.cards
+        )
 
 
 def card_ords(fact: Fact) -> tuple[int, ...]:
