@@ -39,9 +39,12 @@ BLOCKS = {"p", "ul", "ol", "table", "pre", "blockquote", "div", "hr", "dl"} | HE
 ANSWER_BLOCKS = {"ul", "ol", "table", "pre", "blockquote", "div", "dl"}
 POSITIONED = {"p", "li", "td", "th", "dt", "dd"} | HEADINGS
 
-CLOZE_RE = r"\{\{(.*?)\}\}"
-TAG_RE = r"(?<![^\s(])#([^\W\d_][\w\-/\u0300-\u036f\u0900-\u0dff]*)"
-ANCHOR_RE = r"(?<!\S)\^([A-Za-z0-9][A-Za-z0-9-]*)(?![^\s])"
+CLOZE_RE = r"\{\{(?P<cloze>.*?)\}\}"
+TAG_RE = r"(?<![^\s(])#(?P<tag>[^\W\d_][\w\-/\u0300-\u036f\u0900-\u0dff]*)"
+ANCHOR_RE = r"(?<!\S)\^(?P<anchor>[A-Za-z0-9][A-Za-z0-9-]*)(?![^\s])"
+# One inline pattern for all three markers: Markdown tries every pattern on every piece
+# of text, so one pass serves all three.
+MARKER_RE = f"{CLOZE_RE}|{TAG_RE}|{ANCHOR_RE}"
 TRAILING_PUNCT = ".,;:!?"
 SLOT = "fact:{}"
 TOKEN_RE = re.compile("\ue000(\\d+)\ue001")
@@ -182,27 +185,45 @@ class LineTreeprocessor(Treeprocessor):
 # ------------------------------------------------------------------ 3. inline markers
 
 
-class ClozeProcessor(InlineProcessor):
+class MarkerProcessor(InlineProcessor):
+    """Clozes, tags and anchors become marker elements the fact pass reads; code spans
+    and backslash escapes have already claimed their text."""
+
     def handleMatch(self, m: re.Match[str], data: str):
-        inner = m.group(1)
-        el = etree.Element("x-cloze")
-        explicit = re.fullmatch(r"c(\d+)::(.*)", inner, re.S)
-        if explicit:
-            ordinal, inner = explicit.group(1), explicit.group(2)
-            if int(ordinal) == 0:
-                return marker_error(m, "cloze number must start at c1", "write {{c1::…}}")
-            el.set("ord", str(int(ordinal)))
-        elif re.match(r"c\d*:(?!:)|c\d+:", inner):
-            return marker_error(m, f"malformed cloze '{m.group(0)}'", "write {{c1::answer}}")
-        text, _, hint = inner.partition("::")
-        if not text.strip():
-            return marker_error(m, f"empty cloze '{m.group(0)}'", "put the hidden text inside")
-        if "{{" in text:
-            return marker_error(m, "clozes cannot be nested", "close the first with '}}'")
-        el.text = text
-        if hint.strip():
-            el.set("hint", hint.strip())
+        if m.group("cloze") is not None:
+            return cloze(m)
+        if m.group("tag") is not None:
+            tag = m.group("tag").rstrip(TRAILING_PUNCT + "/")
+            el = etree.Element("x-tag")
+            el.set("name", tag)
+            el.text = "#" + tag
+            return el, m.start(0), m.start(0) + 1 + len(tag)
+        el = etree.Element("x-id")
+        el.set("name", m.group("anchor"))
+        el.text = m.group(0)
         return el, m.start(0), m.end(0)
+
+
+def cloze(m: re.Match[str]):
+    inner = m.group("cloze")
+    el = etree.Element("x-cloze")
+    explicit = re.fullmatch(r"c(\d+)::(.*)", inner, re.S)
+    if explicit:
+        ordinal, inner = explicit.group(1), explicit.group(2)
+        if int(ordinal) == 0:
+            return marker_error(m, "cloze number must start at c1", "write {{c1::…}}")
+        el.set("ord", str(int(ordinal)))
+    elif re.match(r"c\d*:(?!:)|c\d+:", inner):
+        return marker_error(m, f"malformed cloze '{m.group(0)}'", "write {{c1::answer}}")
+    text, _, hint = inner.partition("::")
+    if not text.strip():
+        return marker_error(m, f"empty cloze '{m.group(0)}'", "put the hidden text inside")
+    if "{{" in text:
+        return marker_error(m, "clozes cannot be nested", "close the first with '}}'")
+    el.text = text
+    if hint.strip():
+        el.set("hint", hint.strip())
+    return el, m.start(0), m.end(0)
 
 
 def marker_error(m: re.Match[str], message: str, hint: str):
@@ -212,23 +233,6 @@ def marker_error(m: re.Match[str], message: str, hint: str):
     el.set("needle", m.group(0))
     el.text = m.group(0)
     return el, m.start(0), m.end(0)
-
-
-class TagProcessor(InlineProcessor):
-    def handleMatch(self, m: re.Match[str], data: str):
-        tag = m.group(1).rstrip(TRAILING_PUNCT + "/")
-        el = etree.Element("x-tag")
-        el.set("name", tag)
-        el.text = "#" + tag
-        return el, m.start(0), m.start(0) + 1 + len(tag)
-
-
-class AnchorProcessor(InlineProcessor):
-    def handleMatch(self, m: re.Match[str], data: str):
-        el = etree.Element("x-id")
-        el.set("name", m.group(1))
-        el.text = m.group(0)
-        return el, m.start(0), m.end(0)
 
 
 # ---------------------------------------------------------------- 4. facts in the tree
@@ -565,9 +569,7 @@ class FactsExtension(Extension):
             md.ESCAPED_CHARS.append(":")
         md.preprocessors.register(LinePreprocessor(md), "fact_lines", 35)
         md.treeprocessors.register(LineTreeprocessor(md), "fact_positions", 25)
-        md.inlinePatterns.register(ClozeProcessor(CLOZE_RE, md), "fact_cloze", 175)
-        md.inlinePatterns.register(TagProcessor(TAG_RE, md), "fact_tag", 174)
-        md.inlinePatterns.register(AnchorProcessor(ANCHOR_RE, md), "fact_anchor", 173)
+        md.inlinePatterns.register(MarkerProcessor(MARKER_RE, md), "fact_markers", 175)
         md.treeprocessors.register(FactTreeprocessor(md), "facts", 15)
         md.treeprocessors.register(KeepTree(md), "fact_keep", -100)
 
