@@ -286,3 +286,13 @@ def test_cache_keeps_what_is_used_and_prunes_the_stale(tmp_path):
     unchanged_note = [p for p in used if p.suffix == ".pickle"]
     assert any(p.exists() for p in unchanged_note), "a still-used parse was pruned"
     assert cache.prune(out / ".cache", time.time()) == 0
+
+
+def test_an_unchanged_rebuild_still_shows_the_warnings(tmp_path):
+    notes = tmp_path / "notes"
+    write_note(notes, "n.md", "- Map :: ![m](https://example.org/m.png)\n- q :: a\n- q :: a\n")
+    first = build(BuildConfig(notes=notes, out=tmp_path / "dist", formats=("apkg",)))
+    assert first.ok and len(first.diagnostics) == 2
+    again = build(BuildConfig(notes=notes, out=tmp_path / "dist", formats=("apkg",)))
+    assert again.up_to_date
+    assert again.diagnostics == first.diagnostics

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from . import cache, exporters, identity
 from .config import BuildConfig
-from .diagnostics import Diagnostic, error, has_errors, sort_unique, warning
+from .diagnostics import Diagnostic, Severity, error, has_errors, sort_unique, warning
 from .identity import Lock, Report
 from .model import Deck, Note
 from .sources import Source, display_path, find_notes, read_source
@@ -220,7 +220,10 @@ def build(
     if state and not config.dry_run and state.still_valid(fingerprint):
         return BuildResult(
             None,
-            (),
+            tuple(
+                Diagnostic(**{**w, "severity": Severity(w["severity"])})
+                for w in state.summary.get("warnings", [])
+            ),
             tuple(Path(p) for p in state.outputs),
             report=Report(),
             up_to_date=True,
@@ -281,7 +284,10 @@ def build(
     counts = counts_of(subset)
     parsed.flush()
     cache.prune(config.out / ".cache", time.time())
-    cache.save_state(config, cache.fingerprint(config), outputs, {"counts": counts})
+    # Warnings are kept with the state, so an unchanged rebuild still shows them.
+    warnings = [{**dataclasses.asdict(d), "severity": d.severity.value} for d in diags]
+    summary = {"counts": counts, "warnings": warnings}
+    cache.save_state(config, cache.fingerprint(config), outputs, summary)
     return BuildResult(subset, diags, tuple(outputs), report=report, counts=counts, advice=advice)
 
 
