@@ -112,7 +112,7 @@ class ParsedNotes:
 
     def __init__(self, config: BuildConfig) -> None:
         self.folder = config.out / ".cache" / "notes"
-        self.pending: dict[str, Any] = {}
+        self.pending: dict[str, bytes] = {}
         h = hashlib.sha256()
         _tree_digest(h, PACKAGE, "code")
         h.update(f"{config.root_deck}|{config.notes.resolve()}".encode())
@@ -132,19 +132,30 @@ class ParsedNotes:
         touch(path)
         return note
 
-    def put(self, key: str, note: Any) -> None:
-        """Remember a note; written by `flush`, once the build has succeeded."""
-        self.pending[key] = note
+    def put(self, key: str, entry: bytes) -> None:
+        """Remember a note's `entry`; written by `flush`, once the build has succeeded."""
+        self.pending[key] = entry
 
     def flush(self) -> None:
         if self.pending:
             self.folder.mkdir(parents=True, exist_ok=True)
-        for key, note in self.pending.items():
-            media = {m.path: _stat(Path(m.path)) for m in note.media}
+        for key, entry in self.pending.items():
             tmp = self.folder / f"{key}.tmp"
-            tmp.write_bytes(pickle.dumps((note, media), protocol=pickle.HIGHEST_PROTOCOL))
+            tmp.write_bytes(entry)
             os.replace(tmp, self.folder / f"{key}.pickle")
         self.pending.clear()
+
+
+def note_entry(note: Any) -> bytes:
+    """A parsed note as the cache stores it, with the state of the images it uses. Made
+    where the note was parsed (a worker), and sent back as is: one pickling serves both
+    the journey to the main process and the cache."""
+    media = {m.path: _stat(Path(m.path)) for m in note.media}
+    return pickle.dumps((note, media), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def read_entry(entry: bytes) -> Any:
+    return pickle.loads(entry)[0]
 
 
 # Cached parses and renders unused for this long are deleted after a successful build;

@@ -89,14 +89,15 @@ def load(
     notes: list[Note | None] = [parsed.get(key) for _, key, _ in sources]
     todo = [i for i, note in enumerate(notes) if note is None]
     args = (root, config.root_deck, root.resolve().name)
-    for i, (note, diags) in zip(todo, parse_all([sources[i][0] for i in todo], args), strict=True):
+    for i, (entry, diags) in zip(todo, parse_all([sources[i][0] for i in todo], args), strict=True):
         source, key, clean = sources[i]
         if progress:
             progress(f"read {source.rel}")
         diagnostics.extend(diags)
-        notes[i] = note
-        if note is not None and clean and not diags:
-            parsed.put(key, note)
+        if entry is not None:
+            notes[i] = cache.read_entry(entry)
+            if clean and not diags:
+                parsed.put(key, entry)
     deck_notes = tuple(n for n in notes if n is not None)
     deck = Deck(config.name, deck_notes)
     diagnostics.extend(check_deck(deck, root))
@@ -110,7 +111,7 @@ PARALLEL_PARSE_FROM = 24
 
 def parse_all(
     sources: list[Source], args: tuple[Path, str, str]
-) -> list[tuple[Note | None, list[Diagnostic]]]:
+) -> list[tuple[bytes | None, list[Diagnostic]]]:
     workers = min(os.cpu_count() or 1, len(sources) // (PARALLEL_PARSE_FROM // 2) or 1)
     if workers > 1 and len(sources) >= PARALLEL_PARSE_FROM:
         # Forking is nearly free, but only safe while this is the only thread (watch
@@ -125,10 +126,12 @@ def parse_all(
 
 def parse_safely(
     source: Source, args: tuple[Path, str, str]
-) -> tuple[Note | None, list[Diagnostic]]:
-    """A parser bug must not cost the user the other notes, nor show a traceback."""
+) -> tuple[bytes | None, list[Diagnostic]]:
+    """The note as a cache entry (see `cache.note_entry`), and its problems. A parser bug
+    must not cost the user the other notes, nor show a traceback."""
     try:
-        return parse_note(source, *args)
+        note, diags = parse_note(source, *args)
+        return cache.note_entry(note), diags
     except Exception as exc:
         return None, [
             error(
