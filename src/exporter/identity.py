@@ -358,18 +358,3 @@ def _status(fact: Fact, entry: LockEntry, same: bool) -> str:
     if same_place:
         return "edited"
     return "moved" if same_text else "moved+edited"
-
-
-def stable_int(text: str, bits: int) -> int:
-    """A positive number from a name, the same on every machine and every build."""
-    return int(hashlib.sha256(text.encode()).hexdigest(), 16) % (1 << bits) + (1 << 40)
-
-
-def note_id(guid: str) -> int:
-    """The Anki note id a fact's note is created with; Anki keeps it on first import, so
-    it also finds the note later (`nid:` in the browser)."""
-    return stable_int("note:" + guid, 46)
-
-
-def card_id(guid: str, ordinal: int) -> int:
-    return stable_int(f"card:{guid}:{ordinal}", 46)

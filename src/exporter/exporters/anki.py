@@ -22,7 +22,7 @@ from pathlib import Path
 import genanki
 
 from ..config import BuildConfig
-from ..identity import LockEntry, Report, card_id, note_id, stable_int
+from ..identity import LockEntry, Report
 from ..model import Cloze, Deck, Fact, Kind
 from . import Output
 
@@ -50,6 +50,21 @@ def _front_back(front: str, back: str) -> dict[str, str]:
         "qfmt": f'{CONTEXT}<div class="question">{{{{{front}}}}}</div>',
         "afmt": f'{{{{FrontSide}}}}<hr id="answer"><div class="answer">{{{{{back}}}}}</div>{META}',
     }
+
+
+def stable_int(text: str, bits: int) -> int:
+    """A positive number from a name, the same on every machine and every build."""
+    return int(hashlib.sha256(text.encode()).hexdigest(), 16) % (1 << bits) + (1 << 40)
+
+
+def note_id(guid: str) -> int:
+    """The id a fact's note has in the package. Anki gives imported notes ids of its own,
+    so this only keeps the package reproducible; notes are matched by GUID."""
+    return stable_int("note:" + guid, 46)
+
+
+def card_id(guid: str, ordinal: int) -> int:
+    return stable_int(f"card:{guid}:{ordinal}", 46)
 
 
 def card_css(styles: Path) -> str:
