@@ -8,6 +8,7 @@ state lives in the output folder's `.cache/`, never among the notes.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -40,7 +41,17 @@ def _tree_digest(h: hashlib._Hash, root: Path, label: str) -> None:
             h.update(hashlib.sha256(path.read_bytes()).digest())
 
 
-def fingerprint(config: BuildConfig) -> str:
+@functools.cache
+def code_digest() -> str:
+    """This package's own code: it cannot change under a running process, so it is
+    read once per process, not once per build."""
+    h = hashlib.sha256()
+    _tree_digest(h, PACKAGE, "code")
+    return h.hexdigest()
+
+
+def input_digest(config: BuildConfig) -> str:
+    """Everything a build reads except the lock, which the build itself may rewrite."""
     h = hashlib.sha256()
     options = {
         "formats": sorted(config.formats),
@@ -53,10 +64,16 @@ def fingerprint(config: BuildConfig) -> str:
     h.update(json.dumps(options, sort_keys=True).encode())
     _tree_digest(h, config.notes, "notes")
     _tree_digest(h, config.styles, "styles")
-    _tree_digest(h, PACKAGE, "code")
-    lock = config.lock_path
-    h.update(lock.read_bytes() if lock.exists() else b"no lock")
+    h.update(code_digest().encode())
     return h.hexdigest()
+
+
+def fingerprint(config: BuildConfig, inputs: str) -> str:
+    """The inputs with the lock as it is now: read before a build, and again after it
+    wrote the lock, without reading the notes twice."""
+    lock = config.lock_path
+    lock_bytes = lock.read_bytes() if lock.exists() else b"no lock"
+    return hashlib.sha256(inputs.encode() + lock_bytes).hexdigest()
 
 
 def _stat(path: Path) -> list[int] | None:
@@ -113,10 +130,9 @@ class ParsedNotes:
     def __init__(self, config: BuildConfig) -> None:
         self.folder = config.out / ".cache" / "notes"
         self.pending: dict[str, bytes] = {}
-        h = hashlib.sha256()
-        _tree_digest(h, PACKAGE, "code")
-        h.update(f"{config.root_deck}|{config.notes.resolve()}".encode())
-        self.salt = h.hexdigest()
+        self.salt = hashlib.sha256(
+            f"{code_digest()}|{config.root_deck}|{config.notes.resolve()}".encode()
+        ).hexdigest()
 
     def key(self, rel: str, digest: str) -> str:
         return hashlib.sha256(f"{self.salt}|{rel}|{digest}".encode()).hexdigest()

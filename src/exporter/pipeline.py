@@ -218,7 +218,8 @@ def build(
     progress: Progress | None = None,
     now: Callable[[], int] = lambda: int(time.time()),
 ) -> BuildResult:
-    fingerprint = cache.fingerprint(config)
+    inputs = cache.input_digest(config)
+    fingerprint = cache.fingerprint(config, inputs)
     state = cache.load_state(config)
     if state and not config.dry_run and state.still_valid(fingerprint):
         return BuildResult(
@@ -290,7 +291,7 @@ def build(
     # Warnings are kept with the state, so an unchanged rebuild still shows them.
     warnings = [{**dataclasses.asdict(d), "severity": d.severity.value} for d in diags]
     summary = {"counts": counts, "warnings": warnings}
-    cache.save_state(config, cache.fingerprint(config), outputs, summary)
+    cache.save_state(config, cache.fingerprint(config, inputs), outputs, summary)
     return BuildResult(subset, diags, tuple(outputs), report=report, counts=counts, advice=advice)
 
 
