@@ -323,9 +323,7 @@ def sheet_date(deck: Deck) -> str:
     return datetime.fromtimestamp(latest, timezone.utc).strftime("%d %B %Y") if latest else ""
 
 
-def assemble(
-    renderer: Renderer, deck: Deck, parts: list[Part], self_test: bool
-) -> tuple[bytes, list[str]]:
+def assemble(renderer: Renderer, deck: Deck, parts: list[Part], self_test: bool) -> bytes:
     """Cover and contents, the notes, then the index (or answer key); stamped and merged."""
     from pypdf import PdfReader, PdfWriter
 
@@ -422,8 +420,7 @@ def assemble(
     )
     out = io.BytesIO()
     writer.write(out)
-    missing = [c for p in [front, *parts, tail] for c in p.missing]
-    return out.getvalue(), missing
+    return out.getvalue()
 
 
 def single_note(renderer: Renderer, note: Note, part: Part) -> bytes:
@@ -553,11 +550,11 @@ class PdfExporter:
             parts = renderer.note_parts(deck.notes, False, progress)
             for note, part in zip(deck.notes, parts, strict=True):
                 missing[note.path] = part.missing
-            pdf, _ = assemble(renderer, deck, parts, self_test=False)
+            pdf = assemble(renderer, deck, parts, self_test=False)
             paths[config.out / f"{config.name}.pdf"].write_bytes(pdf)
             if config.self_test:
                 quiz = renderer.note_parts(deck.notes, True, progress)
-                pdf, _ = assemble(renderer, deck, quiz, self_test=True)
+                pdf = assemble(renderer, deck, quiz, self_test=True)
                 paths[config.out / f"{config.name}-self-test.pdf"].write_bytes(pdf)
             if not config.tags:
                 for note, part in zip(deck.notes, parts, strict=True):
