@@ -6,13 +6,17 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from exporter.sources import read_source
-from exporter.syntax import parse_note
+from exporter.syntax import PlainTextTreeprocessor, parse_note
 
-from .conftest import REPO
+from .conftest import FIXTURES, REPO
+
+# Function-scoped fixtures are fine here: each example restores what it patches.
+HEALTH = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 
 PIECES = [
     "::",
@@ -137,3 +141,32 @@ def test_mutated_seed_note_never_raises(edits):
         at = int(where * len(data))
         data = data[:at] + insert.encode("utf-8", errors="replace") + data[at + cut :]
     check(data)
+
+
+def parse_both(data: bytes, monkeypatch) -> None:
+    """Parse with and without the plain-text shortcut: notes and diagnostics must agree."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        path = root / "note.md"
+        path.write_bytes(data)
+        source, _ = read_source(root, path)
+        if source is None:
+            return
+        fast = parse_note(source, root)
+        with monkeypatch.context() as patch:
+            patch.setattr(PlainTextTreeprocessor, "run", lambda self, root: None)
+            slow = parse_note(source, root)
+        assert fast == slow
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=HEALTH)
+@given(body=fragments)
+def test_plain_text_shortcut_changes_nothing(body, monkeypatch):
+    parse_both(body.encode("utf-8", errors="replace"), monkeypatch)
+
+
+@pytest.mark.parametrize(
+    "path", [*sorted((REPO / "notes").rglob("*.md")), *sorted(FIXTURES.rglob("*.md"))]
+)
+def test_plain_text_shortcut_changes_nothing_in_real_notes(path, monkeypatch):
+    parse_both(path.read_bytes(), monkeypatch)

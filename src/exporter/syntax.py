@@ -28,7 +28,7 @@ from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
-from markdown.util import STX
+from markdown.util import STX, AtomicString
 
 from .diagnostics import Diagnostic, error, warning
 from .model import Cloze, Fact, Kind, Media, Note, Section, Segment, content_digest
@@ -183,6 +183,60 @@ class LineTreeprocessor(Treeprocessor):
 
 
 # ------------------------------------------------------------------ 3. inline markers
+
+
+# What each of Markdown's inline patterns (and ours) cannot match without: a text that
+# holds none of a pattern's characters cannot match it.
+NEEDLES = {
+    "backtick": ("`",),
+    "escape": ("\\",),
+    "fact_markers": ("{{", "#", "^"),
+    "reference": ("[",),
+    "link": ("[",),
+    "image_link": ("![",),
+    "image_reference": ("![",),
+    "short_reference": ("[",),
+    "short_image_ref": ("![",),
+    "autolink": ("<",),
+    "automail": ("<",),
+    "linebreak": ("  \n",),
+    "html": ("<",),
+    "entity": ("&",),
+    "not_strong": ("*", "_"),
+    "em_strong": ("*", "_"),
+    "em_strong2": ("_",),
+    "strong": ("*", "_"),
+    "emphasis": ("*", "_"),
+}
+
+
+class PlainTextTreeprocessor(Treeprocessor):
+    """Mark the texts no inline pattern can match as atomic, so Markdown's inline stage,
+    which tries every pattern on every text in Python, passes them by. The output is
+    the same: a text is skipped only if it lacks a character each registered pattern
+    needs (a pattern this table does not know is asked with its own regex). Most fact
+    lines and most prose are plain words."""
+
+    def run(self, root: etree.Element) -> None:
+        plain = self.plain_test()
+        for el in root.iter():
+            text = el.text
+            if text and not isinstance(text, AtomicString) and plain(text):
+                el.text = AtomicString(text)
+            tail = el.tail
+            if tail and not isinstance(tail, AtomicString) and plain(tail):
+                el.tail = AtomicString(tail)
+
+    def plain_test(self) -> Callable[[str], bool]:
+        patterns = self.md.inlinePatterns
+        known = {id(patterns[name]): name for name in NEEDLES if name in patterns}
+        needles = {n for p in patterns if id(p) in known for n in NEEDLES[known[id(p)]]}
+        others = [p.getCompiledRegExp() for p in patterns if id(p) not in known]
+
+        def plain(text: str) -> bool:
+            return not any(n in text for n in needles) and not any(r.search(text) for r in others)
+
+        return plain
 
 
 class MarkerProcessor(InlineProcessor):
@@ -570,6 +624,7 @@ class FactsExtension(Extension):
         md.preprocessors.register(LinePreprocessor(md), "fact_lines", 35)
         md.treeprocessors.register(LineTreeprocessor(md), "fact_positions", 25)
         md.inlinePatterns.register(MarkerProcessor(MARKER_RE, md), "fact_markers", 175)
+        md.treeprocessors.register(PlainTextTreeprocessor(md), "fact_plain_text", 21)
         md.treeprocessors.register(FactTreeprocessor(md), "facts", 15)
         md.treeprocessors.register(KeepTree(md), "fact_keep", -100)
 
