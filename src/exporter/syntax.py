@@ -211,32 +211,44 @@ NEEDLES = {
 
 
 class PlainTextTreeprocessor(Treeprocessor):
-    """Mark the texts no inline pattern can match as atomic, so Markdown's inline stage,
-    which tries every pattern on every text in Python, passes them by. The output is
-    the same: a text is skipped only if it lacks a character each registered pattern
-    needs (a pattern this table does not know is asked with its own regex). Most fact
-    lines and most prose are plain words."""
+    """Python-Markdown tries every inline pattern on every text, in Python. This pass,
+    just before, marks the texts no pattern can match as atomic, so the inline stage
+    passes them by, and hands that stage only the patterns some remaining text could
+    match. The output is the same: a text lacks a character each skipped pattern needs
+    (a pattern `NEEDLES` does not know is always kept, and asked with its own regex).
+    Most fact lines and most prose are plain words, and most notes use few kinds of
+    markup."""
+
+    def __init__(self, md: markdown.Markdown) -> None:
+        super().__init__(md)
+        self.pruned: dict[frozenset[str], markdown.util.Registry] = {}
 
     def run(self, root: etree.Element) -> None:
-        plain = self.plain_test()
-        for el in root.iter():
-            text = el.text
-            if text and not isinstance(text, AtomicString) and plain(text):
-                el.text = AtomicString(text)
-            tail = el.tail
-            if tail and not isinstance(tail, AtomicString) and plain(tail):
-                el.tail = AtomicString(tail)
-
-    def plain_test(self) -> Callable[[str], bool]:
         patterns = self.md.inlinePatterns
-        known = {id(patterns[name]): name for name in NEEDLES if name in patterns}
-        needles = {n for p in patterns if id(p) in known for n in NEEDLES[known[id(p)]]}
+        names = {name: NEEDLES[name] for name in NEEDLES if name in patterns}
+        known = {id(patterns[name]) for name in names}
+        needles = {n for group in names.values() for n in group}
         others = [p.getCompiledRegExp() for p in patterns if id(p) not in known]
-
-        def plain(text: str) -> bool:
-            return not any(n in text for n in needles) and not any(r.search(text) for r in others)
-
-        return plain
+        left: list[str] = []
+        for el in root.iter():
+            for attr in ("text", "tail"):
+                text = getattr(el, attr)
+                if not text or isinstance(text, AtomicString):
+                    continue
+                if any(n in text for n in needles) or any(r.search(text) for r in others):
+                    left.append(text)
+                else:
+                    setattr(el, attr, AtomicString(text))
+        joined = "\0".join(left)
+        unused = frozenset(
+            name for name, group in names.items() if not any(n in joined for n in group)
+        )
+        registry = self.pruned.get(unused)
+        if registry is None:
+            registry = self.pruned[unused] = patterns[:]
+            for name in unused:
+                registry.deregister(name)
+        self.md.treeprocessors["inline"].inlinePatterns = registry
 
 
 class MarkerProcessor(InlineProcessor):
