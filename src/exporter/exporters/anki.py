@@ -284,14 +284,17 @@ def stamp_note_types(cursor: sqlite3.Cursor, stamps: Mapping[str, int]) -> None:
 
 
 def write_zip(target: Path, db_path: Path, media: list[tuple[str, Path]]) -> None:
-    """Fixed entry order and dates: the same deck gives the same bytes."""
-    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+    """Fixed entry order and dates: the same deck gives the same bytes. The fastest
+    deflate level: the collection compresses three-fold at level 1 as well, and 10%
+    larger costs less than twice the time."""
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as zf:
 
         def add(name: str, data: bytes) -> None:
             info = zipfile.ZipInfo(name, ZIP_DATE)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            zf.writestr(info, data)
+            # A ZipInfo carries its own level, not the archive's.
+            zf.writestr(info, data, compresslevel=1)
 
         add("collection.anki2", db_path.read_bytes())
         mapping = {str(i): name for i, (name, _) in enumerate(media)}
