@@ -646,8 +646,12 @@ class FactsExtension(Extension):
 
 
 class KeepTree(Treeprocessor):
-    def run(self, root: etree.Element) -> None:
+    """Take the finished tree, and give Markdown an empty one: `parse_note` serialises
+    the tree in pieces, so the whole-document HTML `convert` would make is never used."""
+
+    def run(self, root: etree.Element) -> etree.Element:
         self.md.fact_state.root = root
+        return etree.Element(root.tag)
 
 
 _MARKDOWN: dict[int, markdown.Markdown] = {}
