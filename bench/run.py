@@ -8,7 +8,9 @@
 The floor is what any tool must at least do for the same facts: render each question and
 answer once with python-markdown and write them with genanki. It is built here, so the
 ratios do not depend on the machine. Timings are wall-clock medians of in-process runs;
-the no-op rebuild is also timed as a fresh process, as a person running it would.
+the no-op rebuild is also timed as a fresh process, as a person running it would. Beside
+ankdown, which can only be run as a process, the floor and our build run as fresh
+processes too, the floor also on every core: the least a python-markdown tool could take.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import time
 from pathlib import Path
 
 from bench.corpus import write_corpus
+from bench.floor import floor_deck
 
 HERE = Path(__file__).resolve().parent
 
@@ -39,39 +42,6 @@ def timed(fn, repeat: int = 1) -> float:
         fn()
         runs.append(time.perf_counter() - start)
     return statistics.median(runs)
-
-
-def floor_deck(notes: Path, target: Path) -> None:
-    """Plain python-markdown + genanki over the same facts: the least any tool does."""
-    import genanki
-    import markdown
-
-    md = markdown.Markdown(extensions=["tables"])
-    model = genanki.Model(
-        1_600_000_001,
-        "Floor",
-        fields=[{"name": "Front"}, {"name": "Back"}],
-        templates=[{"name": "Card 1", "qfmt": "{{Front}}", "afmt": "{{Back}}"}],
-    )
-    deck = genanki.Deck(1_600_000_002, "Floor")
-
-    def render(text: str) -> str:
-        md.reset()
-        return md.convert(text)
-
-    for path in sorted(notes.rglob("*.md")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            stripped = line.lstrip("- ").strip()
-            if "::" in stripped:
-                question, _, answer = stripped.partition("::")
-                deck.add_note(
-                    genanki.Note(
-                        model=model, fields=[render(question.strip()), render(answer.strip(": "))]
-                    )
-                )
-            elif "{{" in stripped:
-                deck.add_note(genanki.Note(model=model, fields=[render(stripped), ""]))
-    genanki.Package(deck).write_to_file(str(target), timestamp=1_700_000_000)
 
 
 def ankdown_corpus(notes: Path, target: Path) -> Path:
@@ -226,6 +196,20 @@ def main(argv: list[str] | None = None) -> None:
                 )
 
             ours = timed(ours_fresh, args.repeat)
+            cores = os.cpu_count() or 1
+            floor_cmd = [sys.executable, "-m", "bench.floor", str(notes), str(root / "f.apkg")]
+            floors = {
+                n: timed(
+                    lambda n=n: subprocess.run(
+                        [*floor_cmd, "--cores", str(n)],
+                        check=True,
+                        capture_output=True,
+                        cwd=HERE.parent,
+                    ),
+                    args.repeat,
+                )
+                for n in sorted({1, cores})
+            }
             rows.append(
                 (
                     "ankdown, same facts (fresh process)",
@@ -233,6 +217,14 @@ def main(argv: list[str] | None = None) -> None:
                     f"{theirs / floor:.2f}× floor",
                 )
             )
+            for n, took in floors.items():
+                rows.append(
+                    (
+                        f"floor on {n} core{'s' if n > 1 else ''} (fresh process)",
+                        f"{took:.2f} s",
+                        f"{took / theirs:.2f}× ankdown",
+                    )
+                )
             rows.append(
                 (
                     "deck, full build (fresh process)",

@@ -1,0 +1,80 @@
+"""The floor: the least any tool must do for the same facts, built by the benchmark
+itself so that ratios do not depend on the machine. Each question and answer is rendered
+once with python-markdown, and genanki writes the deck.
+
+    python -m bench.floor NOTES OUT.apkg [--cores N]
+
+runs it in a fresh process, to compare with other tools run the same way. With more than
+one core the files are rendered in worker processes: the least a python-markdown tool
+could take on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+Fields = list[tuple[str, str]]
+
+
+def render_file(path: Path) -> Fields:
+    import markdown
+
+    md = markdown.Markdown(extensions=["tables"])
+
+    def render(text: str) -> str:
+        md.reset()
+        return md.convert(text)
+
+    fields: Fields = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        stripped = line.lstrip("- ").strip()
+        if "::" in stripped:
+            question, _, answer = stripped.partition("::")
+            fields.append((render(question.strip()), render(answer.strip(": "))))
+        elif "{{" in stripped:
+            fields.append((render(stripped), ""))
+    return fields
+
+
+def floor_deck(notes: Path, target: Path, cores: int = 1) -> int:
+    """Write the floor deck; returns its note count."""
+    import genanki
+
+    paths = sorted(notes.rglob("*.md"))
+    if cores > 1:
+        context = multiprocessing.get_context(
+            "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        )
+        with ProcessPoolExecutor(cores, mp_context=context) as pool:
+            per_file = list(pool.map(render_file, paths, chunksize=max(1, len(paths) // cores)))
+    else:
+        per_file = [render_file(path) for path in paths]
+
+    model = genanki.Model(
+        1_600_000_001,
+        "Floor",
+        fields=[{"name": "Front"}, {"name": "Back"}],
+        templates=[{"name": "Card 1", "qfmt": "{{Front}}", "afmt": "{{Back}}"}],
+    )
+    deck = genanki.Deck(1_600_000_002, "Floor")
+    for fields in per_file:
+        for front, back in fields:
+            deck.add_note(genanki.Note(model=model, fields=[front, back]))
+    genanki.Package(deck).write_to_file(str(target), timestamp=1_700_000_000)
+    return len(deck.notes)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notes", type=Path)
+    parser.add_argument("target", type=Path)
+    parser.add_argument("--cores", type=int, default=1)
+    args = parser.parse_args(argv)
+    floor_deck(args.notes, args.target, args.cores)
+
+
+if __name__ == "__main__":
+    main()
