@@ -3,6 +3,7 @@ never an uncaught exception. Bounded example counts keep it a CI test."""
 
 from __future__ import annotations
 
+import pickle
 import tempfile
 from pathlib import Path
 
@@ -170,6 +171,8 @@ def parse_both(data: bytes, monkeypatch) -> None:
             patch.setattr(PlainTextTreeprocessor, "run", every_pattern)
             slow = parse_note(source, root)
         assert fast == slow
+        # Atomic markers stay inside the parse: the model (and its cache) holds plain str.
+        assert b"AtomicString" not in pickle.dumps(fast)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=HEALTH)
