@@ -5,10 +5,12 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 from click.testing import CliRunner
 
-from exporter.cli import main
+from exporter.cli import main, summary
+from exporter.pipeline import BuildResult
 
 from .conftest import FIXTURES, REPO, copy_fixture, import_apkg, snapshot
 
@@ -146,3 +148,22 @@ def test_an_unwritable_output_folder_is_a_clear_error(tmp_path):
     assert "cannot write the outputs" in result.output
     assert "Traceback" not in result.output
     assert blocker.read_text() == "a file where the output folder should be"
+
+
+def test_summary_names_few_note_sheets_and_counts_many(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = Path("dist")
+    whole = (out / "notes.apkg", out / "notes.pdf")
+
+    def shown(n: int) -> str:
+        sheets = tuple(out / "sheets" / "gs2" / f"note-{i}.pdf" for i in range(n))
+        return summary(BuildResult(None, (), whole + sheets, counts=(n, 9, 12)), out)
+
+    assert shown(2) == (
+        "built 2 notes, 9 facts, 12 cards → dist/notes.apkg, dist/notes.pdf, "
+        "dist/sheets/gs2/note-0.pdf, dist/sheets/gs2/note-1.pdf"
+    )
+    assert shown(100) == (
+        "built 100 notes, 9 facts, 12 cards → dist/notes.apkg, dist/notes.pdf, "
+        "100 note sheets in dist/sheets/"
+    )

@@ -30,7 +30,7 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def summary(result: BuildResult) -> str:
+def summary(result: BuildResult, out: Path | None = None) -> str:
     notes, facts, cards = result.counts
     counts = f"{plural(notes, 'note')}, {plural(facts, 'fact')}, {plural(cards, 'card')}"
     errors = sum(d.is_error for d in result.diagnostics)
@@ -44,8 +44,23 @@ def summary(result: BuildResult) -> str:
         return f"up to date: {counts}; nothing to do"
     if not result.outputs:
         return f"dry run: {counts}{problems}; nothing written"
-    written = ", ".join(display_path(p) for p in result.outputs)
-    return f"built {counts}{problems} → {written}"
+    return f"built {counts}{problems} → {written(result.outputs, out)}"
+
+
+SHEETS_LISTED = 3
+
+
+def written(outputs: tuple[Path, ...], out: Path | None) -> str:
+    """The whole outputs by name; the per-note sheets by name only while they are few,
+    so a hundred notes do not make a hundred-path line."""
+    sheets_dir = out / "sheets" if out is not None else None
+    sheets = [p for p in outputs if sheets_dir is not None and sheets_dir in p.parents]
+    names = [display_path(p) for p in outputs if p not in sheets]
+    if len(sheets) > SHEETS_LISTED and sheets_dir is not None:
+        names.append(f"{plural(len(sheets), 'note sheet')} in {display_path(sheets_dir)}/")
+    else:
+        names += [display_path(p) for p in sheets]
+    return ", ".join(names)
 
 
 REPORT_ORDER = ("new", "edited", "moved", "moved+edited", "restored", "removed")
@@ -82,12 +97,12 @@ def shorten(text: str, width: int = 70) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def print_result(result: BuildResult) -> None:
+def print_result(result: BuildResult, out: Path | None = None) -> None:
     print_diagnostics(result.diagnostics)
     if result.ok and not result.up_to_date:
         for line in [*report_lines(result.report), *result.advice]:
             click.echo(line)
-    click.echo(summary(result))
+    click.echo(summary(result, out))
 
 
 @contextlib.contextmanager
@@ -197,7 +212,7 @@ def build_command(
                 f"cannot write the outputs:{where}: {exc.strerror or exc}; nothing was "
                 "changed — check the output folder's permissions and free space"
             ) from exc
-    print_result(result)
+    print_result(result, config.out)
     if not result.ok:
         sys.exit(1)
 
@@ -231,6 +246,6 @@ def watch_command(notes: Path, out: Path, formats: tuple[str, ...], strict: bool
     config = BuildConfig(notes=notes, out=out, formats=formats or FORMATS, strict=strict)
     click.echo(f"watching {display_path(notes)} (Ctrl-C to stop)")
     try:
-        watch(config, print_result)
+        watch(config, lambda result: print_result(result, config.out))
     except KeyboardInterrupt:
         click.echo("stopped")
