@@ -401,9 +401,7 @@ def assemble(renderer: Renderer, deck: Deck, parts: list[Part], self_test: bool)
         for pdf_page in PdfReader(io.BytesIO(part.pdf)).pages:
             writer.add_page(pdf_page)
     stamps = PdfReader(io.BytesIO(overlay.pdf)).pages
-    for i, entry in enumerate(running):
-        if entry["stamp"]:
-            writer.pages[i].merge_page(stamps[i])
+    stamp(writer, [(writer.pages[i], stamps[i]) for i, e in enumerate(running) if e["stamp"]])
     for note, part, start in zip(deck.notes, parts, starts, strict=True):
         parent = writer.add_outline_item(title=note.title, page_number=start)
         for i, section in enumerate(note.sections):
@@ -421,6 +419,45 @@ def assemble(renderer: Renderer, deck: Deck, parts: list[Part], self_test: bool)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def stamp(writer: Any, pairs: list[tuple[Any, Any]]) -> None:
+    """Draw each overlay page (running head, page number) over its page.
+
+    pypdf's `merge_page` parses both pages' drawing operators to merge them: a second a
+    hundred pages. Here each overlay page becomes a form XObject that the page draws last,
+    and the page's own drawing is fenced with q/Q so its coordinate changes stay inside:
+    nothing is parsed. (`_add_object` is pypdf's only way to add a new object.)"""
+    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
+
+    def stream(data: bytes) -> Any:
+        obj = DecodedStreamObject()
+        obj.set_data(data)
+        return obj
+
+    opening = writer._add_object(stream(b"q\n"))
+    for n, (page, over) in enumerate(pairs):
+        drawn = over["/Contents"].get_object()
+        pieces = drawn if isinstance(drawn, ArrayObject) else [drawn]
+        form = stream(b"\n".join(p.get_object().get_data() for p in pieces)).flate_encode()
+        form.update(
+            {
+                NameObject("/Type"): NameObject("/XObject"),
+                NameObject("/Subtype"): NameObject("/Form"),
+                NameObject("/BBox"): over.mediabox,
+                NameObject("/Resources"): over["/Resources"].clone(writer),
+            }
+        )
+        name = f"/ExporterStamp{n}"
+        resources = page["/Resources"].get_object()
+        if "/XObject" not in resources:
+            resources[NameObject("/XObject")] = DictionaryObject()
+        resources["/XObject"].get_object()[NameObject(name)] = writer._add_object(form)
+        contents = page.raw_get("/Contents")
+        listed = contents.get_object()
+        own = listed if isinstance(listed, ArrayObject) else [contents]
+        closing = writer._add_object(stream(f"\nQ\nq {name} Do Q\n".encode()))
+        page[NameObject("/Contents")] = ArrayObject([opening, *own, closing])
 
 
 def single_note(renderer: Renderer, note: Note, part: Part) -> bytes:
@@ -441,9 +478,9 @@ def single_note(renderer: Renderer, note: Note, part: Part) -> bytes:
     ]
     overlay = PdfReader(io.BytesIO(renderer.overlay(running).pdf)).pages
     writer = PdfWriter()
-    for i, pdf_page in enumerate(PdfReader(io.BytesIO(part.pdf)).pages):
+    for pdf_page in PdfReader(io.BytesIO(part.pdf)).pages:
         writer.add_page(pdf_page)
-        writer.pages[i].merge_page(overlay[i])
+    stamp(writer, list(zip(writer.pages, overlay, strict=True)))
     writer.add_metadata({"/Title": note.title, "/Producer": f"exporter {__version__}"})
     out = io.BytesIO()
     writer.write(out)
