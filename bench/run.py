@@ -284,6 +284,15 @@ def main(argv: list[str] | None = None) -> None:
                     f"peak {single:.0f} MB per process, {tree:.0f} MB all processes",
                 )
             )
+            edit_one(notes, next(counter))
+            again = timed(lambda: subprocess.run(cmd, check=True, capture_output=True), 1)
+            rows.append(
+                (
+                    f"sheet, one file edited ({args.facts} facts), fresh process",
+                    f"{again:.1f} s",
+                    f"{again / wall:.2f}× full sheet",
+                )
+            )
 
     width = max(len(r[0]) for r in rows)
     print(
