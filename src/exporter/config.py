@@ -10,6 +10,14 @@ from pathlib import Path
 FORMATS = ("apkg", "pdf")
 
 
+def default_styles() -> Path:
+    """The clone's own `styles/` (an editable install: edits show at once), else the copy
+    a wheel carries inside the package."""
+    here = Path(__file__).resolve().parent
+    clone = here.parents[1] / "styles"
+    return clone if (clone / "sheet.css").is_file() else here / "styles"
+
+
 @dataclass(frozen=True)
 class BuildConfig:
     notes: Path = Path("notes")
@@ -21,7 +29,7 @@ class BuildConfig:
     dry_run: bool = False
     paper: str = "a4"
     workers: int | None = None
-    styles: Path = field(default_factory=lambda: Path(__file__).resolve().parents[2] / "styles")
+    styles: Path = field(default_factory=default_styles)
 
     @property
     def worker_count(self) -> int:

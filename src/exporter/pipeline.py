@@ -243,7 +243,7 @@ def build(
                 1,
                 1,
                 "the styles folder is missing",
-                "run from a clone installed with 'pip install -e .'",
+                "restore styles/ in the clone (git checkout styles), or reinstall the package",
             )
         )
     lock, lock_diags = read_lock(config)
