@@ -237,3 +237,61 @@ def test_parallel_and_serial_renders_are_byte_identical(tmp_path):
     one, two = outputs(tmp_path / "w1"), outputs(tmp_path / "w2")
     assert one == two
     assert len([k for k in one if k.startswith("sheets/")]) == PARALLEL_FROM + 1
+
+
+def rendered(pdf_bytes: bytes, folder) -> list[tuple[int, int, int]]:
+    """The first page as pixels, as pdftoppm draws it."""
+    from PIL import Image
+
+    folder.mkdir()
+    (folder / "in.pdf").write_bytes(pdf_bytes)
+    subprocess.run(
+        ["pdftoppm", "-r", "50", "-png", "-f", "1", "-l", "1", "in.pdf", "page"],
+        check=True,
+        cwd=folder,
+    )
+    (png,) = folder.glob("page*.png")
+    data = Image.open(png).convert("RGB").tobytes()
+    return list(zip(data[0::3], data[1::3], data[2::3], strict=True))
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="needs poppler-utils")
+def test_a_stamp_draws_its_page_exactly_and_leaves_the_page_below_alone(kinds_build, tmp_path):
+    """Stamp the cover over a note page (itself stamped already), and over a page with
+    nothing on it (no resources, no contents): on its own the stamp looks exactly like the
+    cover; over the note page, each shows where the other is blank, and the result looks
+    exactly like pypdf's own (slow) merge_page."""
+    import io
+
+    from pypdf import PdfWriter
+
+    from exporter.exporters.pdf import stamp
+
+    sheet = PdfReader(kinds_build / "kinds.pdf")
+    cover, note_page = sheet.pages[0], sheet.pages[1]
+
+    def single(page, over=None, merge=False) -> bytes:
+        writer = PdfWriter()
+        if page is None:
+            writer.add_blank_page(float(cover.mediabox.width), float(cover.mediabox.height))
+        else:
+            writer.add_page(page)
+        if merge:
+            writer.pages[0].merge_page(over)
+        elif over is not None:
+            stamp(writer, [(writer.pages[0], over)])
+        out = io.BytesIO()
+        writer.write(out)
+        return out.getvalue()
+
+    alone, below = (
+        rendered(single(cover), tmp_path / "a"),
+        rendered(single(note_page), tmp_path / "b"),
+    )
+    assert rendered(single(None, cover), tmp_path / "c") == alone
+    both = rendered(single(note_page, cover), tmp_path / "d")
+    white = (255, 255, 255)
+    assert all(p == a for p, a, b in zip(both, alone, below, strict=True) if b == white)
+    assert all(p == b for p, a, b in zip(both, alone, below, strict=True) if a == white)
+    assert both != below and both != alone
+    assert rendered(single(note_page, cover, merge=True), tmp_path / "e") == both

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import itertools
 import json
 import multiprocessing
 import os
@@ -436,7 +437,7 @@ def stamp(writer: Any, pairs: list[tuple[Any, Any]]) -> None:
         return obj
 
     opening = writer._add_object(stream(b"q\n"))
-    for n, (page, over) in enumerate(pairs):
+    for page, over in pairs:
         drawn = over["/Contents"].get_object()
         pieces = drawn if isinstance(drawn, ArrayObject) else [drawn]
         form = stream(b"\n".join(p.get_object().get_data() for p in pieces)).flate_encode()
@@ -448,12 +449,16 @@ def stamp(writer: Any, pairs: list[tuple[Any, Any]]) -> None:
                 NameObject("/Resources"): over["/Resources"].clone(writer),
             }
         )
-        name = f"/ExporterStamp{n}"
+        if "/Resources" not in page:
+            page[NameObject("/Resources")] = DictionaryObject()
         resources = page["/Resources"].get_object()
         if "/XObject" not in resources:
             resources[NameObject("/XObject")] = DictionaryObject()
-        resources["/XObject"].get_object()[NameObject(name)] = writer._add_object(form)
-        contents = page.raw_get("/Contents")
+        xobjects = resources["/XObject"].get_object()
+        # A name of its own: the page may hold stamps already, or share its resources.
+        name = next(f"/Stamp{k}" for k in itertools.count() if f"/Stamp{k}" not in xobjects)
+        xobjects[NameObject(name)] = writer._add_object(form)
+        contents = page.raw_get("/Contents") if "/Contents" in page else ArrayObject()
         listed = contents.get_object()
         own = listed if isinstance(listed, ArrayObject) else [contents]
         closing = writer._add_object(stream(f"\nQ\nq {name} Do Q\n".encode()))
