@@ -12,17 +12,25 @@ could take on this machine.
 from __future__ import annotations
 
 import argparse
+import functools
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 Fields = list[tuple[str, str]]
 
 
-def render_file(path: Path) -> Fields:
+@functools.cache
+def parser() -> Any:
+    """One parser a process, reset between texts: the least a tool must build."""
     import markdown
 
-    md = markdown.Markdown(extensions=["tables"])
+    return markdown.Markdown(extensions=["tables"])
+
+
+def render_file(path: Path) -> Fields:
+    md = parser()
 
     def render(text: str) -> str:
         md.reset()
