@@ -170,31 +170,29 @@ def test_a_character_no_font_has_fails_strict_naming_it(tmp_path):
     assert not strict.ok and not (out / "tofu.pdf").exists()
 
 
+def rendered(pdf_bytes: bytes, folder, page: int = 1, dpi: int = 50) -> list[tuple[int, int, int]]:
+    """One page as pixels, as pdftoppm draws it."""
+    from PIL import Image
+
+    folder.mkdir()
+    (folder / "in.pdf").write_bytes(pdf_bytes)
+    subprocess.run(
+        ["pdftoppm", "-r", str(dpi), "-png", "-f", str(page), "-l", str(page), "in.pdf", "page"],
+        check=True,
+        cwd=folder,
+    )
+    (png,) = folder.glob("page*.png")
+    data = Image.open(png).convert("RGB").tobytes()
+    return list(zip(data[0::3], data[1::3], data[2::3], strict=True))
+
+
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="needs poppler-utils")
 def test_emoji_print_in_colour(tmp_path):
     """Render the page as a printer would and look for colour where the emoji are."""
-    from PIL import Image
-
     notes = copy_fixture("glyphs", tmp_path)
     assert run_build(notes, tmp_path / "dist", formats=("pdf",)).ok
-    subprocess.run(
-        [
-            "pdftoppm",
-            "-r",
-            "60",
-            "-png",
-            "-f",
-            "2",
-            "-l",
-            "2",
-            str(tmp_path / "dist/glyphs.pdf"),
-            str(tmp_path / "page"),
-        ],
-        check=True,
-    )
-    (png,) = tmp_path.glob("page*.png")
-    data = Image.open(png).convert("RGB").tobytes()
-    pixels = zip(data[0::3], data[1::3], data[2::3], strict=True)
+    sheet = (tmp_path / "dist/glyphs.pdf").read_bytes()
+    pixels = rendered(sheet, tmp_path / "render", page=2, dpi=60)
     colourful = sum(1 for r, g, b in pixels if max(r, g, b) - min(r, g, b) > 80)
     assert colourful > 500, colourful
 
@@ -237,22 +235,6 @@ def test_parallel_and_serial_renders_are_byte_identical(tmp_path):
     one, two = outputs(tmp_path / "w1"), outputs(tmp_path / "w2")
     assert one == two
     assert len([k for k in one if k.startswith("sheets/")]) == PARALLEL_FROM + 1
-
-
-def rendered(pdf_bytes: bytes, folder) -> list[tuple[int, int, int]]:
-    """The first page as pixels, as pdftoppm draws it."""
-    from PIL import Image
-
-    folder.mkdir()
-    (folder / "in.pdf").write_bytes(pdf_bytes)
-    subprocess.run(
-        ["pdftoppm", "-r", "50", "-png", "-f", "1", "-l", "1", "in.pdf", "page"],
-        check=True,
-        cwd=folder,
-    )
-    (png,) = folder.glob("page*.png")
-    data = Image.open(png).convert("RGB").tobytes()
-    return list(zip(data[0::3], data[1::3], data[2::3], strict=True))
 
 
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="needs poppler-utils")
