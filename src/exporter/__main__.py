@@ -2,4 +2,6 @@
 
 from exporter.cli import main
 
-main()
+# Spawned worker processes import the main module again; only the real run builds.
+if __name__ == "__main__":
+    main()
