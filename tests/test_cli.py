@@ -10,6 +10,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from exporter.cli import main, summary
+from exporter.config import BuildConfig
 from exporter.pipeline import BuildResult
 
 from .conftest import FIXTURES, REPO, copy_fixture, import_apkg, snapshot
@@ -154,10 +155,11 @@ def test_summary_names_few_note_sheets_and_counts_many(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     out = Path("dist")
     whole = (out / "notes.apkg", out / "notes.pdf")
+    config = BuildConfig(out=out)
 
     def shown(n: int) -> str:
         sheets = tuple(out / "sheets" / "gs2" / f"note-{i}.pdf" for i in range(n))
-        return summary(BuildResult(None, (), whole + sheets, counts=(n, 9, 12)), out)
+        return summary(BuildResult(None, (), whole + sheets, counts=(n, 9, 12)), config)
 
     assert shown(2) == (
         "built 2 notes, 9 facts, 12 cards → dist/notes.apkg, dist/notes.pdf, "

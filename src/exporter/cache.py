@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import pickle
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,21 +51,28 @@ def code_digest() -> str:
     return h.hexdigest()
 
 
-def input_digest(config: BuildConfig) -> str:
-    """Everything a build reads except the lock, which the build itself may rewrite."""
+def content_digest(config: BuildConfig) -> str:
+    """What every output is made from, whatever the options: the notes, the styles and
+    this package's code. An output recorded with another content digest is stale."""
     h = hashlib.sha256()
-    options = {
-        "formats": sorted(config.formats),
-        "tags": sorted(config.tags),
-        "strict": config.strict,
-        "self_test": config.self_test,
-        "name": config.name,
-        "paper": config.paper,
-    }
-    h.update(json.dumps(options, sort_keys=True).encode())
     _tree_digest(h, config.notes, "notes")
     _tree_digest(h, config.styles, "styles")
     h.update(code_digest().encode())
+    return h.hexdigest()
+
+
+def input_digest(config: BuildConfig, content: str, formats: Mapping[str, str]) -> str:
+    """Everything a build reads except the lock, which the build itself may rewrite:
+    the content, the build's own options and what each chosen format declares its
+    outputs depend on (`Exporter.fingerprint`)."""
+    options = {
+        "formats": dict(sorted(formats.items())),
+        "tags": sorted(config.tags),
+        "strict": config.strict,
+        "name": config.name,
+    }
+    h = hashlib.sha256(json.dumps(options, sort_keys=True).encode())
+    h.update(content.encode())
     return h.hexdigest()
 
 
@@ -184,10 +192,11 @@ def touch(path: Path) -> None:
         os.utime(path)
 
 
-def prune(folder: Path, now: float, keep: float = KEEP_UNUSED) -> int:
-    """Delete cache files not used within `keep` seconds; returns how many went."""
+def prune(folder: Path, now: float, subfolders: Iterable[str], keep: float = KEEP_UNUSED) -> int:
+    """Delete cache files not used within `keep` seconds from the parsed notes and the
+    given exporters' folders; returns how many went."""
     gone = 0
-    for sub in ("notes", "sheets"):
+    for sub in ("notes", *subfolders):
         for path in (folder / sub).glob("*"):
             with contextlib.suppress(OSError):
                 if path.is_file() and now - path.stat().st_mtime > keep:

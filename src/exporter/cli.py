@@ -13,11 +13,11 @@ from pathlib import Path
 
 import click
 
-from . import __version__
-from .config import FORMATS, BuildConfig
-from .diagnostics import Diagnostic, has_errors, sort_unique
+from . import __version__, exporters
+from .config import BuildConfig
+from .diagnostics import Diagnostic, has_errors
 from .identity import Report
-from .pipeline import BuildResult, build, load
+from .pipeline import BuildResult, build, examine
 from .sources import display_path
 
 
@@ -30,7 +30,7 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def summary(result: BuildResult, out: Path | None = None) -> str:
+def summary(result: BuildResult, config: BuildConfig | None = None) -> str:
     notes, facts, cards = result.counts
     counts = f"{plural(notes, 'note')}, {plural(facts, 'fact')}, {plural(cards, 'card')}"
     errors = sum(d.is_error for d in result.diagnostics)
@@ -44,22 +44,34 @@ def summary(result: BuildResult, out: Path | None = None) -> str:
         return f"up to date: {counts}; nothing to do"
     if not result.outputs:
         return f"dry run: {counts}{problems}; nothing written"
-    return f"built {counts}{problems} → {written(result.outputs, out)}"
+    return f"built {counts}{problems} → {written(result.outputs, config)}"
 
 
-SHEETS_LISTED = 3
+FILES_LISTED = 3
 
 
-def written(outputs: tuple[Path, ...], out: Path | None) -> str:
-    """The whole outputs by name; the per-note sheets by name only while they are few,
-    so a hundred notes do not make a hundred-path line."""
-    sheets_dir = out / "sheets" if out is not None else None
-    sheets = [p for p in outputs if sheets_dir is not None and sheets_dir in p.parents]
-    names = [display_path(p) for p in outputs if p not in sheets]
-    if len(sheets) > SHEETS_LISTED and sheets_dir is not None:
-        names.append(f"{plural(len(sheets), 'note sheet')} in {display_path(sheets_dir)}/")
-    else:
-        names += [display_path(p) for p in sheets]
+def written(outputs: tuple[Path, ...], config: BuildConfig | None) -> str:
+    """The whole outputs by name; the files in a folder an exporter owns (one sheet per
+    note) by name only while they are few, so a hundred notes do not make a hundred-path
+    line."""
+    owned = {
+        folder: kind
+        for name in (config.formats if config is not None else ())
+        for folder, kind in exporters.get(name).folders(config).items()
+    }
+    names = []
+    inside: dict[Path, list[Path]] = {}
+    for path in outputs:
+        folder = next((f for f in owned if f in path.parents), None)
+        if folder is None:
+            names.append(display_path(path))
+        else:
+            inside.setdefault(folder, []).append(path)
+    for folder, paths in inside.items():
+        if len(paths) > FILES_LISTED:
+            names.append(f"{plural(len(paths), owned[folder])} in {display_path(folder)}/")
+        else:
+            names += [display_path(p) for p in paths]
     return ", ".join(names)
 
 
@@ -67,29 +79,22 @@ REPORT_ORDER = ("new", "edited", "moved", "moved+edited", "restored", "removed")
 REPORT_LIMIT = 15
 
 
-def report_lines(report: Report | None) -> list[str]:
-    """What changed since the lock, fact by fact, and what to do about removed ones."""
+def report_lines(report: Report | None, notes: Path) -> list[str]:
+    """What changed since the lock, fact by fact, with paths written as in errors."""
     if report is None:
         return []
     if report.is_empty:
         return ["no changes since the lock"]
     counts = [f"{len(report.of(s))} {s}" for s in REPORT_ORDER if report.of(s)]
-    lines = ["changes since the lock: " + ", ".join(counts)]
+    lines = ["changes since the lock: " + ", ".join(counts)] if counts else []
     for status in REPORT_ORDER:
         changes = report.of(status)
         shown = changes if status == "removed" else changes[:REPORT_LIMIT]
         for change in shown:
-            lines.append(f"  {status:<12} {change.where}  {shorten(change.question)}")
+            where = display_path(notes / change.where)
+            lines.append(f"  {status:<12} {where}  {shorten(change.question)}")
         if len(shown) < len(changes):
             lines.append(f"  … and {len(changes) - len(shown)} more {status}")
-    for key in report.stamps_changed:
-        if key.startswith("anki-fields:"):
-            lines.append(
-                f"  note type {key.split(':', 1)[1]} changed its fields: Anki will import it as "
-                "a copy; give it a new id and name instead"
-            )
-        elif key.startswith("anki:"):
-            lines.append(f"  note type {key.split(':', 1)[1]} has new templates or CSS")
     return lines
 
 
@@ -97,12 +102,15 @@ def shorten(text: str, width: int = 70) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def print_result(result: BuildResult, out: Path | None = None) -> None:
+def print_result(result: BuildResult, config: BuildConfig) -> None:
     print_diagnostics(result.diagnostics)
     if result.ok and not result.up_to_date:
-        for line in [*report_lines(result.report), *result.advice]:
+        for line in report_lines(result.report, config.notes):
             click.echo(line)
-    click.echo(summary(result, out))
+    if result.ok:
+        for line in result.advice:
+            click.echo(line)
+    click.echo(summary(result, config))
 
 
 @contextlib.contextmanager
@@ -148,7 +156,7 @@ out_option = click.option(
 formats_option = click.option(
     "--format",
     "formats",
-    type=click.Choice(FORMATS),
+    type=click.Choice(exporters.NAMES),
     multiple=True,
     help="Output to write; repeat for several. Default: all.",
 )
@@ -196,7 +204,7 @@ def build_command(
     config = BuildConfig(
         notes=notes,
         out=out,
-        formats=formats or FORMATS,
+        formats=formats or exporters.NAMES,
         strict=strict,
         tags=tags,
         self_test=self_test,
@@ -212,7 +220,7 @@ def build_command(
                 f"cannot write the outputs:{where}: {exc.strerror or exc}; nothing was "
                 "changed — check the output folder's permissions and free space"
             ) from exc
-    print_result(result, config.out)
+    print_result(result, config)
     if not result.ok:
         sys.exit(1)
 
@@ -221,11 +229,12 @@ def build_command(
 @notes_option
 @strict_option
 def check_command(notes: Path, strict: bool) -> None:
-    """Parse the notes and report every problem; write nothing."""
-    deck, diagnostics = load(BuildConfig(notes=notes, strict=strict))
-    diags = sort_unique(diagnostics)
+    """Parse the notes and report every problem a build would; write nothing."""
+    examined = examine(BuildConfig(notes=notes, strict=strict))
+    diags = examined.diagnostics
     print_diagnostics(diags)
     errors = sum(d.is_error for d in diags)
+    deck = examined.deck
     click.echo(
         f"checked {plural(len(deck.notes), 'note')}, {plural(len(deck.facts), 'fact')}: "
         f"{plural(errors, 'error')}, {plural(len(diags) - errors, 'warning')}"
@@ -243,9 +252,9 @@ def watch_command(notes: Path, out: Path, formats: tuple[str, ...], strict: bool
     """Rebuild whenever a note or style is saved; Ctrl-C stops."""
     from .watch import watch
 
-    config = BuildConfig(notes=notes, out=out, formats=formats or FORMATS, strict=strict)
+    config = BuildConfig(notes=notes, out=out, formats=formats or exporters.NAMES, strict=strict)
     click.echo(f"watching {display_path(notes)} (Ctrl-C to stop)")
     try:
-        watch(config, lambda result: print_result(result, config.out))
+        watch(config, lambda result: print_result(result, config))
     except KeyboardInterrupt:
         click.echo("stopped")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-FORMATS = ("apkg", "pdf")
+from .exporters import NAMES
 
 
 def default_styles() -> Path:
@@ -22,7 +23,7 @@ def default_styles() -> Path:
 class BuildConfig:
     notes: Path = Path("notes")
     out: Path = Path("dist")
-    formats: tuple[str, ...] = FORMATS
+    formats: tuple[str, ...] = NAMES
     strict: bool = False
     tags: tuple[str, ...] = ()
     self_test: bool = False
@@ -53,6 +54,23 @@ class BuildConfig:
     @property
     def root_deck(self) -> str:
         return self.source_name.replace("_", " ").replace("-", " ").title()
+
+    def command(self) -> str:
+        """The command line that asks for this build, for messages that say how to
+        repeat it (a stale `--tag` deck, say)."""
+        words = ["python build.py build"]
+        if self.notes != Path("notes"):
+            words.append(f"--notes {shlex.quote(str(self.notes))}")
+        if self.out != Path("dist"):
+            words.append(f"--out {shlex.quote(str(self.out))}")
+        if set(self.formats) != set(NAMES):
+            words += [f"--format {f}" for f in self.formats]
+        words += [f"--tag {shlex.quote(t)}" for t in self.tags]
+        if self.self_test:
+            words.append("--self-test")
+        if self.paper != "a4":
+            words.append(f"--paper {self.paper}")
+        return " ".join(words)
 
     @property
     def lock_path(self) -> Path:

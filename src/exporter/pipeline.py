@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import difflib
 import multiprocessing
 import os
 import tempfile
@@ -20,7 +21,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cache, exporters, identity
+from . import cache, exporters, identity, manifest
 from .config import BuildConfig
 from .diagnostics import Diagnostic, Severity, error, has_errors, sort_unique, warning
 from .identity import Lock, Report
@@ -213,12 +214,66 @@ def read_lock(config: BuildConfig) -> tuple[Lock | None, list[Diagnostic]]:
         ]
 
 
+@dataclass(frozen=True)
+class Examined:
+    """The notes as read, every problem a build would meet before writing, and the lock."""
+
+    deck: Deck
+    diagnostics: tuple[Diagnostic, ...]
+    lock: Lock | None
+
+
+def examine(
+    config: BuildConfig,
+    progress: Progress | None = None,
+    parsed: cache.ParsedNotes | None = None,
+) -> Examined:
+    """Everything `check` reports and `build` checks before it writes: the notes, each
+    chosen format's own problems, and the lock. One function, so the two never differ."""
+    deck, diagnostics = load(config, progress, parsed)
+    for exporter in exporters.chosen(config):
+        diagnostics.extend(exporter.check(deck, config))
+    lock, lock_diags = read_lock(config)
+    return Examined(deck, sort_unique([*diagnostics, *lock_diags]), lock)
+
+
+def no_match(deck: Deck, config: BuildConfig) -> Diagnostic:
+    """`--tag` that selects nothing: name it and list the tags there are."""
+    counts: dict[str, int] = {}
+    for fact in deck.facts:
+        for tag in fact.tags:
+            counts[tag] = counts.get(tag, 0) + 1
+    asked = ", ".join(f"#{t.lstrip('#')}" for t in config.tags)
+    shown = sorted(counts, key=lambda t: (-counts[t], t))[:TAGS_LISTED]
+    listing = ", ".join(f"#{t} ({counts[t]})" for t in shown)
+    more = len(counts) - len(shown)
+    if more:
+        listing += f" and {more} more"
+    close = difflib.get_close_matches(
+        config.tags[0].lstrip("#").replace("/", "::"), list(counts), n=1
+    )
+    hint = f"did you mean #{close[0]}? " if close else ""
+    hint += f"tags in these notes: {listing}" if counts else "no fact in these notes has a tag"
+    return error(display_path(config.notes), 1, 1, f"no fact is tagged {asked}", hint)
+
+
+TAGS_LISTED = 20
+
+
 def build(
     config: BuildConfig,
     progress: Progress | None = None,
     now: Callable[[], int] = lambda: int(time.time()),
 ) -> BuildResult:
-    inputs = cache.input_digest(config)
+    names = config.formats or exporters.NAMES
+    chosen = [exporters.get(name) for name in names]
+    content = cache.content_digest(config)
+    formats = {
+        f"{name}:{k}": v
+        for name, e in zip(names, chosen, strict=True)
+        for k, v in e.fingerprint(config).items()
+    }
+    inputs = cache.input_digest(config, content, formats)
     fingerprint = cache.fingerprint(config, inputs)
     state = cache.load_state(config)
     if state and not config.dry_run and state.still_valid(fingerprint):
@@ -232,39 +287,33 @@ def build(
             report=Report(),
             up_to_date=True,
             counts=tuple(state.summary["counts"]),
+            advice=tuple(state.summary.get("stale", [])),
         )
 
     parsed = cache.ParsedNotes(config)
-    deck, diagnostics = load(config, progress, parsed)
-    if not (config.styles / "sheet.css").is_file():
-        diagnostics.append(
-            error(
-                display_path(config.styles),
-                1,
-                1,
-                "the styles folder is missing",
-                "restore styles/ in the clone (git checkout styles), or reinstall the package",
-            )
-        )
-    lock, lock_diags = read_lock(config)
-    diags = sort_unique([*diagnostics, *lock_diags])
+    examined = examine(config, progress, parsed)
+    deck, diags, lock = examined.deck, examined.diagnostics, examined.lock
     if lock is None or has_errors(diags, config.strict):
         return BuildResult(deck, diags, ok=False, counts=counts_of(deck))
 
-    chosen = [exporters.get(name) for name in config.formats]
     stamps = {k: v for e in chosen for k, v in e.signatures(config).items()}
     deck, new_lock, report = identity.resolve(deck, lock, now, stamps)
     subset = select_tags(deck, config.tags)
+    if config.tags and not subset.facts:
+        diags = sort_unique([*diags, no_match(deck, config)])
+        return BuildResult(subset, diags, ok=False, report=report, counts=counts_of(subset))
     advice = tuple(line for e in chosen for line in e.advice(report))
     if config.dry_run:
         return BuildResult(subset, diags, report=report, counts=counts_of(subset), advice=advice)
 
-    config.out.mkdir(parents=True, exist_ok=True)
+    made: list[Path] = []
     staged: list[tuple[Path, Path]] = []
+    done = False
     try:
+        make_folder(config.out, made)
         for exporter in chosen:
             for final in exporter.targets(subset, config):
-                staged.append((stage(final), final))
+                staged.append((stage(final, made), final))
             result = exporter.export(subset, config, {f: t for t, f in staged}, progress)
             diags = sort_unique([*diags, *result.diagnostics])
         if has_errors(diags, config.strict):
@@ -272,54 +321,84 @@ def build(
         lock_text = new_lock.dumps()
         old_text = config.lock_path.read_text("utf-8") if config.lock_path.exists() else None
         if lock_text != old_text:
-            tmp = stage(config.lock_path)
+            tmp = stage(config.lock_path, made)
             tmp.write_text(lock_text, encoding="utf-8")
             staged.append((tmp, config.lock_path))
         for tmp, final in staged:
             os.chmod(tmp, 0o644)
             os.replace(tmp, final)
+        done = True
     finally:
         for tmp, _ in staged:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
+        if not done:
+            remove_folders(made)
     outputs = [final for _, final in staged if final != config.lock_path]
+    owned = [folder for e in chosen for folder in e.folders(config)]
     if state:
-        remove_stale(config, state, outputs)
+        remove_stale(config.out, owned, state, outputs)
+    whole = [p for p in outputs if not any(f in p.parents for f in owned)]
+    recorded = manifest.load(config.out)
+    stale = manifest.stale(recorded, whole, content)
+    manifest.update(config.out, recorded, whole, content, config.command())
     counts = counts_of(subset)
     parsed.flush()
-    cache.prune(config.out / ".cache", time.time())
+    every_cache = [sub for name in exporters.NAMES for sub in exporters.get(name).cache_folders()]
+    cache.prune(config.out / ".cache", time.time(), every_cache)
     # Warnings are kept with the state, so an unchanged rebuild still shows them.
     warnings = [{**dataclasses.asdict(d), "severity": d.severity.value} for d in diags]
-    summary = {"counts": counts, "warnings": warnings}
+    summary = {"counts": counts, "warnings": warnings, "stale": stale}
     cache.save_state(config, cache.fingerprint(config, inputs), outputs, summary)
-    return BuildResult(subset, diags, tuple(outputs), report=report, counts=counts, advice=advice)
+    return BuildResult(
+        subset, diags, tuple(outputs), report=report, counts=counts, advice=(*advice, *stale)
+    )
 
 
-def remove_stale(config: BuildConfig, state: cache.State, outputs: list[Path]) -> None:
-    """Delete the per-note sheets of notes that are gone: files under `sheets/` that the
-    previous build recorded and this one, which wrote sheets too, did not. Whole outputs
-    of formats not built this time are left alone."""
-    out = config.out.resolve()
-    sheets = out / "sheets"
+def remove_stale(out: Path, owned: list[Path], state: cache.State, outputs: list[Path]) -> None:
+    """Delete files in the folders an exporter owns (the per-note sheets) that the
+    previous build recorded and this one, which wrote into that folder too, did not: the
+    sheets of notes that are gone. Whole outputs are never deleted (see `manifest`)."""
+    out = out.resolve()
     keep = {p.resolve() for p in outputs}
-    if not any(sheets in p.parents for p in keep):
-        return
-    for old in map(Path, state.outputs):
-        path = old.resolve()
-        if path in keep or sheets not in path.parents:
+    for folder in (f.resolve() for f in owned):
+        if not any(folder in p.parents for p in keep):
             continue
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+        for old in map(Path, state.outputs):
+            path = old.resolve()
+            if path in keep or folder not in path.parents:
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            with contextlib.suppress(OSError):
+                for parent in path.parents:
+                    if parent in (out, folder):
+                        break
+                    parent.rmdir()
+
+
+def make_folder(path: Path, made: list[Path]) -> None:
+    """Create `path` and its missing parents, recording each, so a failed build can
+    take away every folder it made."""
+    missing = []
+    for folder in [path, *path.parents]:
+        if folder.is_dir():
+            break
+        missing.append(folder)
+    for folder in reversed(missing):
+        folder.mkdir(exist_ok=True)
+        made.append(folder)
+
+
+def remove_folders(made: list[Path]) -> None:
+    for folder in reversed(made):
         with contextlib.suppress(OSError):
-            for parent in path.parents:
-                if parent == out:
-                    break
-                parent.rmdir()
+            folder.rmdir()
 
 
-def stage(final: Path) -> Path:
+def stage(final: Path, made: list[Path]) -> Path:
     """A temporary file beside `final`, so the rename into place is atomic."""
-    final.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(final.parent, made)
     fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
     os.close(fd)
     return Path(tmp)

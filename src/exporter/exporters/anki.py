@@ -22,9 +22,10 @@ from pathlib import Path
 import genanki
 
 from ..config import BuildConfig
+from ..diagnostics import Diagnostic
 from ..identity import LockEntry, Report
 from ..model import Cloze, Deck, Fact, Kind
-from . import Output
+from . import Output, missing_styles, versions
 
 EPOCH = 1_700_000_000
 ZIP_DATE = (2020, 1, 1, 0, 0, 0)
@@ -152,15 +153,38 @@ class AnkiExporter:
     def targets(self, deck: Deck, config: BuildConfig) -> list[Path]:
         return [config.out / f"{config.name}.apkg"]
 
+    def folders(self, config: BuildConfig) -> dict[Path, str]:
+        return {}
+
+    def cache_folders(self) -> list[str]:
+        return []
+
+    def fingerprint(self, config: BuildConfig) -> dict[str, str]:
+        return versions("genanki")
+
+    def check(self, deck: Deck, config: BuildConfig) -> list[Diagnostic]:
+        return missing_styles(config, "palette.css", "card.css")
+
     def advice(self, report: Report) -> list[str]:
+        lines = []
+        for key in report.stamps_changed:
+            kind, _, model_id = key.partition(":")
+            if kind == "anki-fields":
+                lines.append(
+                    f"  note type {model_id} changed its fields: Anki will import it as a "
+                    "copy; give it a new id and name instead"
+                )
+            elif kind == "anki":
+                lines.append(f"  note type {model_id} has new templates or CSS")
         removed = report.of("removed")
-        if not removed:
-            return []
-        return [
-            "Anki keeps the notes of removed facts after an import. To delete them, search "
-            "the Anki browser for the line below, check what it finds, and delete those notes:",
-            "  " + " OR ".join(removed_search(c.entry) for c in removed if c.entry),
-        ]
+        if removed:
+            lines += [
+                "Anki keeps the notes of removed facts after an import. To delete them, "
+                "search the Anki browser for the line below, check what it finds, and "
+                "delete those notes:",
+                "  " + " OR ".join(removed_search(c.entry) for c in removed if c.entry),
+            ]
+        return lines
 
     def export(
         self,

@@ -37,7 +37,7 @@ from ..diagnostics import Diagnostic, warning
 from ..identity import Report
 from ..model import Deck, Note
 from ..sources import display_path
-from . import Output, fonts
+from . import Output, fonts, missing_styles, versions
 
 TEMPLATES = Path(__file__).parent / "templates"
 SLOT_RE = re.compile(r"<!--fact:(\d+)-->")
@@ -576,8 +576,30 @@ class PdfExporter:
         if config.self_test:
             out.append(config.out / f"{config.name}-self-test.pdf")
         if not config.tags:
-            out += [config.out / "sheets" / Path(n.path).with_suffix(".pdf") for n in deck.notes]
+            (sheets,) = self.folders(config)
+            out += [sheets / Path(n.path).with_suffix(".pdf") for n in deck.notes]
         return out
+
+    def folders(self, config: BuildConfig) -> dict[Path, str]:
+        return {config.out / "sheets": "note sheet"}
+
+    def cache_folders(self) -> list[str]:
+        return ["sheets"]
+
+    def fingerprint(self, config: BuildConfig) -> dict[str, str]:
+        try:
+            bundled = fonts.signature(config.styles)
+        except OSError:  # a missing font: `check` reports the styles folder
+            bundled = "missing"
+        return {
+            "paper": config.paper,
+            "self-test": str(config.self_test),
+            "fonts": bundled,
+            **versions("weasyprint", "pypdf", "jinja2", "pydyf", "fonttools"),
+        }
+
+    def check(self, deck: Deck, config: BuildConfig) -> list[Diagnostic]:
+        return missing_styles(config, "palette.css", "sheet.css")
 
     def export(
         self,
