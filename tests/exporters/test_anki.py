@@ -74,7 +74,8 @@ def test_basic_card_renders_question_answer_context_source(collection, kinds_dec
     question, answer = card.question(), card.answer()
     assert "Capital of France" in question and "Paris" not in text(question)
     assert "Paris" in answer
-    assert 'class="context">Kinds</div>' in question
+    # The note's one H1, "Kinds", is its title heading: the card shows no context line.
+    assert 'class="context"' not in question
     assert "kinds/general.md:9" in answer
     assert "#geo" not in answer
 
@@ -204,3 +205,131 @@ def test_advice_finds_removed_basic_cloze_and_reversed_notes(tmp_path, collectio
         "KABIL",
         'With "quotes" and <em>stars</em>',
     ]
+
+
+# ----------------------------------------------------------------- cards a student trusts
+# `tests/fixtures/cards/`: a note shaped like the seed (a long H1 that is not the title, the
+# MSP section, tree diagrams, a table), hostile front-matter tag and heading, and a note
+# whose two H1s are chapters.
+
+NOTE_H1 = "India – U.S. TRUST Initiative 2025"
+
+
+@pytest.fixture
+def cards_col(collection, tmp_path):
+    notes = copy_fixture("cards", tmp_path)
+    result = run_build(notes, tmp_path / "dist", formats=("apkg",))
+    assert result.ok, [d.format() for d in result.diagnostics]
+    import_apkg(collection, tmp_path / "dist" / "cards.apkg")
+    return collection
+
+
+def context_of(html: str) -> str | None:
+    """The context line's text as the card shows it, or None when there is none."""
+    found = re.search(r'<div class="context">(.*?)</div>', html)
+    return found and found.group(1)
+
+
+def test_no_card_opens_with_the_notes_own_h1(cards_col):
+    questions = [c.question() for cards in cards_by_sort(cards_col).values() for c in cards]
+    assert len(questions) == 13
+    assert not any(NOTE_H1 in q for q in questions)
+    (card,) = card_for(cards_col, "Purpose of the MSP")
+    assert context_of(card.question()) == "Mineral Security Partnership (MSP)"
+
+
+def test_a_fact_under_only_the_title_has_no_context_line(cards_col):
+    for front in ("Asked under the title alone", "Asked before any heading"):
+        (card,) = card_for(cards_col, front)
+        assert 'class="context"' not in card.question() + card.answer()
+
+
+def test_several_h1s_are_chapters_and_stay(cards_col):
+    (card,) = card_for(cards_col, "Longest river of India")
+    assert context_of(card.question()) == "Part one › Rivers"
+    (card,) = card_for(cards_col, "Highest peak in India")
+    assert context_of(card.question()) == "Part two"
+
+
+def test_context_holding_the_answer_is_left_off(cards_col):
+    # "Mineral Security Partnership (MSP)" over `MSP ::: Minerals Security Partnership`:
+    # the heading answers the backward card, so neither direction shows it.
+    forward, backward = cards_by_sort(cards_col)["MSP"]
+    for card in (forward, backward):
+        assert context_of(card.question()) is None and context_of(card.answer()) is None
+    # A cloze whose deletion is in the heading ("… War of 2025" over `{{2025}}`)…
+    (card,) = card_for(cards_col, "The war broke out in")
+    assert context_of(card.question()) is None
+    # …but a deletion that is only part of a word of it (`12`, not in "2025") keeps it.
+    (card,) = card_for(cards_col, "ceasefire came after")
+    assert context_of(card.question()) == "Iran–Israel War of 2025"
+
+
+def test_tags_are_separate_escaped_chips(cards_col):
+    (card,) = card_for(cards_col, "Purpose of the MSP")
+    answer = card.answer()
+    chips = re.findall(r'<span class="tag">(.*?)</span>', answer)
+    assert chips == ["&lt;b&gt;bold", "fixture", "prelims", "upsc::gs2"]
+    # The front-matter tag `<b>bold` is text on the card, never a live element.
+    assert "<b>" not in answer
+    assert "cards/trust.md:12" in text(answer)
+
+
+def test_a_hostile_heading_is_text(cards_col):
+    (card,) = card_for(cards_col, "A hostile heading")
+    question = card.question()
+    assert context_of(question) == "&lt;img src=x onerror=alert(1)&gt; in a heading"
+    assert "<img" not in question
+
+
+def test_night_mode_rules_match_the_card_body(collection, kinds_deck):
+    """Anki puts `.card` and `.nightMode` (AnkiDroid: `.night_mode`) on the same body."""
+    import_apkg(collection, kinds_deck)
+    css = collection.models.get(BASIC_ID)["css"]
+    selectors = [
+        sel.strip()
+        for head, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css)
+        if "--paper" in body
+        for sel in head.split(",")
+    ]
+
+    def matches_body(selector: str, night: str) -> bool:
+        # One compound selector (no descendant combinator) of classes the body has.
+        classes = selector.split(".")[1:]
+        return (
+            selector.startswith(".")
+            and " " not in selector
+            and night in classes
+            and set(classes) <= {"card", night}
+        )
+
+    for night in ("nightMode", "night_mode"):
+        assert any(matches_body(s, night) for s in selectors), (night, selectors)
+
+
+def test_older_notes_are_updated_once_to_the_new_field_layout(tmp_path, collection):
+    """A collection imported before a change of what the fields hold has notes with an
+    older mtime: the next import must update them, though no fact changed."""
+    from exporter.config import BuildConfig
+    from exporter.pipeline import build
+
+    notes = copy_fixture("cards", tmp_path)
+    config = BuildConfig(notes=notes, out=tmp_path / "dist", formats=("apkg",))
+    old = 1_700_000_100
+    assert build(config, now=lambda: old).ok
+    import_apkg(collection, tmp_path / "dist/cards.apkg")
+    (card,) = card_for(collection, "Purpose of the MSP")
+    note = card.note()
+    # As an earlier build left it: the H1 in the context, and written at the lock's time.
+    stale = [*note.fields[:2], f"{NOTE_H1} › MSP", "cards/trust.md:12"]
+    collection.db.execute(
+        "update notes set flds = ?, mod = ? where id = ?", "\x1f".join(stale), old, note.id
+    )
+    assert build(config, now=lambda: old + 10).ok
+    result = import_apkg(collection, tmp_path / "dist/cards.apkg")
+    assert "Purpose of the MSP" in [n.fields[0] for n in result.log.updated]
+    assert collection.get_note(note.id)["Context"] == "Mineral Security Partnership (MSP)"
+    # Once updated, a rebuild with nothing changed leaves the collection alone.
+    assert build(config, now=lambda: old + 20).ok
+    again = import_apkg(collection, tmp_path / "dist/cards.apkg")
+    assert not again.log.updated and not again.log.new

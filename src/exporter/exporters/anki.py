@@ -12,8 +12,10 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import re
 import sqlite3
 import tempfile
+import unicodedata
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,7 +26,7 @@ import genanki
 from ..config import BuildConfig
 from ..diagnostics import Diagnostic
 from ..identity import LockEntry, Report
-from ..model import Cloze, Deck, Fact, Kind
+from ..model import Cloze, Deck, Fact, Kind, Note, plain
 from . import Output, missing_styles, versions
 
 EPOCH = 1_700_000_000
@@ -39,12 +41,19 @@ CLOZE_ID = 1_761_425_003
 FRONT_BACK_FIELDS = ["Front", "Back", "Context", "Source"]
 CLOZE_FIELDS = ["Text", "Back Extra", "Context", "Source"]
 
-CONTEXT = '<div class="context">{{Context}}</div>'
-META = (
-    '<div class="meta"><span class="source">{{Source}}</span>'
-    '{{#Tags}}<span class="tags">{{Tags}}</span>{{/Tags}}</div>'
-)
+# A card shows its context line only when there is one: a fact under no heading but the
+# note's own has none.
+CONTEXT = '{{#Context}}<div class="context">{{Context}}</div>{{/Context}}'
+# No `{{Tags}}` here: Anki inserts it as raw HTML (a front-matter tag like `<b>x` would be
+# live markup) and as one space-separated string (one chip). The exporter writes the
+# source and escaped tag chips into the Source field instead; see `meta_field`.
+META = '<div class="meta">{{Source}}</div>'
 
+# Anki's default import updates a note only when the incoming mtime is newer, and a fact's
+# mtime (from the lock) changes only when its content does. When `fields_for` changes what
+# it writes for unchanged facts, raise this to the time of that change: every note is then
+# written at least this new, so Anki updates each one once; later edits are newer still.
+FIELDS_SINCE = 1_796_130_000
 
 def _front_back(front: str, back: str) -> dict[str, str]:
     return {
@@ -124,12 +133,77 @@ def cloze_field(fact: Fact) -> str:
     return "".join(out)
 
 
-def fields_for(fact: Fact) -> list[str]:
-    context = html.escape(" › ".join(fact.context))
-    source = html.escape(fact.source)
+def fields_for(fact: Fact, note: Note) -> list[str]:
+    context = card_context(fact, note)
+    shown = "" if gives_away(context, answers_of(fact)) else html.escape(context)
+    meta = meta_field(fact)
     if fact.kind is Kind.CLOZE:
-        return [cloze_field(fact), fact.answer, context, source]
-    return [fact.question, fact.answer, context, source]
+        return [cloze_field(fact), fact.answer, shown, meta]
+    return [fact.question, fact.answer, shown, meta]
+
+
+def title_heading(note: Note) -> str | None:
+    """The heading that names the whole note: its H1 when it has exactly one. A note with
+    several H1s uses them as chapters, and a chapter is worth showing."""
+    h1s = [s.title for s in note.sections if s.level == 1]
+    return h1s[0] if len(h1s) == 1 else None
+
+
+def card_context(fact: Fact, note: Note) -> str:
+    """The heading path a card shows, without the note's title heading: the deck and the
+    source already name the note, and on a phone a long H1 costs two lines on every
+    card. A fact under no heading (whose model path is the note's title) shows none."""
+    if under_no_heading(fact, note):
+        return ""
+    path = fact.context
+    if path and path[0] == title_heading(note):
+        path = path[1:]
+    return " › ".join(p for p in path if p)
+
+
+def under_no_heading(fact: Fact, note: Note) -> bool:
+    """Whether the fact stands before the note's first heading: its section is the
+    preamble, the only one at level 0."""
+    sections = note.sections
+    return 0 <= fact.section < len(sections) and sections[fact.section].level == 0
+
+
+def answers_of(fact: Fact) -> tuple[str, ...]:
+    """Every text some card of the fact asks for: the answer; both sides of a reversed
+    fact (each is the other card's answer); each deletion of a cloze."""
+    if fact.kind is Kind.CLOZE:
+        return tuple(plain(s.html) for s in fact.text if isinstance(s, Cloze))
+    if fact.kind is Kind.REVERSED:
+        return (fact.plain_question, fact.plain_answer)
+    return (fact.plain_answer,)
+
+
+def _folded(text: str) -> str:
+    """Text as a reader compares it: no case, width or spacing differences."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def gives_away(context: str, answers: tuple[str, ...]) -> bool:
+    """Whether the context line holds an answer as whole words (`MSP` in "Mineral
+    Security Partnership (MSP)"), so showing it would answer the card. Whole words keep
+    a deletion like `14` from hiding a context that only mentions 2014."""
+    haystack = _folded(context)
+    for answer in answers:
+        needle = _folded(answer).strip(" .,;:!?()[]\"'")
+        if needle and re.search(rf"(?<!\w){re.escape(needle)}(?!\w)", haystack):
+            return True
+    return False
+
+
+def meta_field(fact: Fact) -> str:
+    """The Source field: the source, then one chip a tag. It starts with the plain source
+    text, which Anki's browser and searches show. Everything is escaped: tags and paths
+    come from notes and must reach a card as text, never as markup."""
+    out = html.escape(fact.source)
+    if fact.tags:
+        chips = "".join(f'<span class="tag">{html.escape(t)}</span>' for t in fact.tags)
+        out += f' <span class="tags">{chips}</span>'
+    return out
 
 
 def signatures(css: str) -> dict[str, str]:
@@ -198,7 +272,7 @@ class AnkiExporter:
         types = note_types(card_css(config.styles))
         rows = Rows()
         decks: dict[str, genanki.Deck] = {}
-        for fact in deck.facts:
+        for note, fact in ((n, f) for n in deck.notes for f in n.facts):
             gdeck = decks.get(fact.deck)
             if gdeck is None:
                 gdeck = decks[fact.deck] = genanki.Deck(
@@ -206,7 +280,7 @@ class AnkiExporter:
                 )
             model = types[fact.kind]
             gdeck.add_model(model)
-            rows.add(fact, model.model_id, gdeck.deck_id)
+            rows.add(fact, note, model.model_id, gdeck.deck_id)
         package = genanki.Package([decks[k] for k in sorted(decks)])
         media = deck.media
         with tempfile.TemporaryDirectory() as tmp:
@@ -238,8 +312,8 @@ class Rows:
     notes: list[tuple] = field(default_factory=list)
     cards: list[tuple] = field(default_factory=list)
 
-    def add(self, fact: Fact, model_id: int, deck_id: int) -> None:
-        nid, mtime = note_id(fact.guid), fact.mtime or EPOCH
+    def add(self, fact: Fact, note: Note, model_id: int, deck_id: int) -> None:
+        nid, mtime = note_id(fact.guid), max(fact.mtime or EPOCH, FIELDS_SINCE)
         tags = " " + " ".join(fact.tags) + " "
         self.notes.append(
             (
@@ -249,7 +323,7 @@ class Rows:
                 mtime,
                 -1,
                 tags,
-                "\x1f".join(fields_for(fact)),
+                "\x1f".join(fields_for(fact, note)),
                 fact.plain_question,
                 0,
                 0,
