@@ -55,6 +55,7 @@ META = '<div class="meta">{{Source}}</div>'
 # written at least this new, so Anki updates each one once; later edits are newer still.
 FIELDS_SINCE = 1_796_130_000
 
+
 def _front_back(front: str, back: str) -> dict[str, str]:
     return {
         "qfmt": f'{CONTEXT}<div class="question">{{{{{front}}}}}</div>',
