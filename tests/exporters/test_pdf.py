@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from exporter.config import BuildConfig
 from exporter.exporters.pdf import make_fetcher, page_ranges
 
-from ..conftest import copy_fixture, run_build, snapshot
+from ..conftest import FIXTURES, copy_fixture, run_build, snapshot
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_cover_contents_running_heads_and_page_numbers(kinds_build):
     assert "Revision sheet".upper() in pages[0] and "2 notes · 7 facts · 9 cards" in pages[0]
     assert "page" not in pages[0].split("Contents")[0]
     contents = pages[0].split("Contents", 1)[1]
-    assert re.search(r"Kinds of facts\s*2", contents) and re.search(r"Minerals\s*3", contents)
+    assert re.search(r"Kinds of facts[\s.]*2", contents) and re.search(r"Minerals[\s.]*3", contents)
     assert pages[1].startswith("Kinds of facts") or "Kinds of facts Kinds" in pages[1]
     for number in range(2, total + 1):
         assert f"page {number} of {total}" in pages[number - 1]
@@ -70,8 +70,8 @@ def test_cover_contents_running_heads_and_page_numbers(kinds_build):
 def test_tag_index_lists_tags_with_pages(kinds_build):
     index = pages_text(kinds_build / "kinds.pdf")[-1]
     assert index.startswith("Tag index") or "Tag index" in index
-    assert re.search(r"geo\s*2\b", index)
-    assert re.search(r"upsc::gs3\s*3\b", index)
+    assert re.search(r"geo[\s.]*2\b", index)
+    assert re.search(r"upsc::gs3[\s.]*3\b", index)
     assert "#geo" not in sheet_text(kinds_build / "kinds.pdf")
 
 
@@ -192,7 +192,7 @@ def test_emoji_print_in_colour(tmp_path):
     notes = copy_fixture("glyphs", tmp_path)
     assert run_build(notes, tmp_path / "dist", formats=("pdf",)).ok
     sheet = (tmp_path / "dist/glyphs.pdf").read_bytes()
-    pixels = rendered(sheet, tmp_path / "render", page=2, dpi=60)
+    pixels = rendered(sheet, tmp_path / "render", page=1, dpi=60)  # one note: no cover
     colourful = sum(1 for r, g, b in pixels if max(r, g, b) - min(r, g, b) > 80)
     assert colourful > 500, colourful
 
@@ -277,3 +277,336 @@ def test_a_stamp_draws_its_page_exactly_and_leaves_the_page_below_alone(kinds_bu
     assert all(p == b for p, a, b in zip(both, alone, below, strict=True) if a == white)
     assert both != below and both != alone
     assert rendered(single(note_page, cover, merge=True), tmp_path / "e") == both
+
+
+# ------------------------------------------------------------------ a sheet a student trusts
+# The seed note (copied to tests/fixtures/sheet/ so edits to notes/ do not move these tests)
+# and the nine-note fixture, each built once for the module.
+
+SEED = "upsc/gs2/india-us-trust-initiative.md"
+SEED_TITLE = "India–U.S. TRUST Initiative and Critical Minerals"
+MM = 72 / 25.4  # points per millimetre
+PX = 0.75  # points per CSS pixel
+
+
+def build_once(tmp_path_factory, fixture: str, **kwargs):
+    tmp = tmp_path_factory.mktemp(fixture)
+    notes = copy_fixture(fixture, tmp)
+    result = run_build(notes, tmp / "dist", formats=("pdf",), **kwargs)
+    assert result.ok, [d.format() for d in result.diagnostics]
+    return tmp / "dist"
+
+
+@pytest.fixture(scope="module")
+def seed_a4(tmp_path_factory):
+    return build_once(tmp_path_factory, "sheet", self_test=True)
+
+
+@pytest.fixture(scope="module")
+def seed_letter(tmp_path_factory):
+    return build_once(tmp_path_factory, "sheet", paper="letter")
+
+
+@pytest.fixture(scope="module")
+def seed_prelims(tmp_path_factory):
+    return build_once(tmp_path_factory, "sheet", tags=("prelims",))
+
+
+@pytest.fixture(scope="module")
+def everyday(tmp_path_factory):
+    return build_once(tmp_path_factory, "everyday")
+
+
+@pytest.fixture(scope="module")
+def seed_deck():
+    from exporter.pipeline import load
+
+    deck, _ = load(BuildConfig(notes=FIXTURES / "sheet"))
+    (note,) = deck.notes
+    return note
+
+
+def key_page(pages: list[str]) -> int:
+    return next(i for i, p in enumerate(pages) if "Answer key" in p)
+
+
+def test_self_test_prints_questions_and_blanks_only_until_the_key(seed_a4, seed_deck):
+    from exporter.model import Kind
+
+    pages = pages_text(seed_a4 / "sheet-self-test.pdf")
+    at = key_page(pages)
+    before, key = " ".join(pages[:at]), " ".join(pages[at:])
+    # The intro paragraph, the trees and the table answer questions: none of them shows.
+    for text in [
+        "Transforming Relationship Utilizing Strategic Technology",
+        "recently launched",
+        "PILLARS / FOCUS AREAS",
+        "├──",
+        "└─",
+        "│",
+        "High-performance magnets for defence systems",
+        "Ultra-pure silicon, superconducting materials",
+        "Countries of MSP",
+    ]:
+        assert text not in before, text
+    # No answer and no deletion, unless the question itself says it (a word in a question).
+    questions = " ".join(
+        f.plain_question
+        if f.kind is not Kind.CLOZE
+        else "".join(s for s in f.text if isinstance(s, str))
+        for f in seed_deck.facts
+    )
+    answers = [f.plain_answer for f in seed_deck.facts if f.kind is not Kind.CLOZE] + [
+        re.sub(r"<[^>]+>", "", s.html) for f in seed_deck.facts for s in f.text if hasattr(s, "ord")
+    ]
+    hidden = [a for a in answers if len(a) > 3 and a not in questions]
+    assert len(hidden) > 60
+    for answer in hidden:
+        assert " ".join(answer.split()) not in before, answer
+    for question in ["Main objective of the TRUST Initiative", "Major critical minerals"]:
+        assert question in before
+    assert "Transforming Relationship Utilizing Strategic Technology" in key
+    assert "├──" in key  # the tree is an answer there
+
+
+def test_self_test_is_titled_and_numbered_like_its_key(seed_a4, seed_deck):
+    path = seed_a4 / "sheet-self-test.pdf"
+    reader = PdfReader(path)
+    assert reader.metadata.title.startswith("Self-test")
+    pages = pages_text(path)
+    assert "SELF-TEST" in pages[0] and "Revision sheet".upper() not in pages[0]
+    at = key_page(pages)
+    assert pages[at].split("Answer key")[0].strip() in ("", "Answer key")  # from a new page
+    # poppler keeps each list number on its line (pypdf reads them apart)
+    lines = [" ".join(b["text"] for b in body) for _, body in page_lines(path)]
+    before, key = " ".join(lines[:at]), " ".join(lines[at:])
+    n = len(seed_deck.facts)
+    for number, fact in enumerate(seed_deck.facts, 1):
+        if fact.kind.value != "cloze":
+            start = " ".join(fact.plain_question.split())[:25]
+            assert f"{number}. {start}" in before, (number, start)
+            assert f"{number}. {start}" in key, (number, start)
+    assert f"{n}. " in key and f"{n + 1}. " not in key
+
+
+def walk_boxes(box):
+    yield box
+    for child in getattr(box, "children", []):
+        yield from walk_boxes(child)
+
+
+def test_self_test_blanks_leave_room_to_write(tmp_path, seed_deck):
+    """Lay the seed's self-test out with the sheet's own styles and measure the boxes."""
+    import weasyprint
+
+    from exporter.exporters.pdf import Renderer, _font_configuration
+    from exporter.model import Deck
+
+    config = BuildConfig(notes=FIXTURES / "sheet", out=tmp_path)
+    renderer = Renderer(config, Deck("sheet", (seed_deck,)))
+    with renderer.session():
+        fc = _font_configuration()
+        css = weasyprint.CSS(string=renderer.engine.css_text, font_config=fc)
+        document = weasyprint.HTML(string=renderer.note_html(seed_deck, True)).render(
+            stylesheets=[css], font_config=fc
+        )
+    blanks, lines, facts, fact_id = [], {}, {}, ""
+    for page in document.pages:
+        for box in walk_boxes(page._page_box):
+            classes = (box.element.get("class") or "").split() if box.element is not None else []
+            if box.element_tag == "span" and "blank" in classes:
+                blanks.append(round(box.border_width() * PX / MM, 2))
+            if "fact" in classes:
+                fact_id = box.element.get("id")
+                height = box.style["line_height"]  # a factor, or a length in px
+                facts[fact_id] = height if height < 10 else height / box.style["font_size"]
+            if "line" in classes:
+                lines.setdefault(fact_id, []).append(box.border_height() * PX / MM)
+    assert len(blanks) > 40 and min(blanks) >= 25, min(blanks)
+    # Questions are set at about twice the usual line height: room above each blank.
+    assert len(facts) == len(seed_deck.facts) and min(facts.values()) >= 2, set(facts.values())
+    # A long answer gets a ruled line per item (at least two), each tall enough to write on.
+    counts = {
+        f"f-{f.index}": f.answer.count("<li>") for f in seed_deck.facts if f.kind.value == "long"
+    }
+    for fact_id, items in counts.items():
+        assert len(lines[fact_id]) == max(items, 2) or not items, (fact_id, items)
+    major = next(f for f in seed_deck.facts if f.plain_question == "Major critical minerals")
+    assert len(lines[f"f-{major.index}"]) == 8
+    assert min(h for hs in lines.values() for h in hs) >= 7
+
+
+def page_lines(pdf) -> list[tuple[list[str], list[dict]]]:
+    """Per page, from poppler's own text layout: the running head's lines, left to right,
+    and the body's lines from top to bottom (text, top, bottom, height), in points."""
+    from xml.etree import ElementTree
+
+    xml = subprocess.run(
+        ["pdftotext", "-bbox-layout", str(pdf), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    ns = {"x": "http://www.w3.org/1999/xhtml"}
+    out = []
+    for page in ElementTree.fromstring(xml).iterfind(".//x:page", ns):
+        height = float(page.get("height"))
+        head, body = [], []
+        for line in page.iterfind(".//x:line", ns):
+            text = " ".join(w.text or "" for w in line.iterfind("x:word", ns))
+            y0, y1 = float(line.get("yMin")), float(line.get("yMax"))
+            if y1 < 18 * MM:
+                head.append((float(line.get("xMin")), text))
+            elif y0 < height - 18 * MM:
+                left = float(line.get("xMin"))
+                body.append(
+                    {"text": text, "top": y0, "bottom": y1, "height": y1 - y0, "left": left}
+                )
+        body.sort(key=lambda b: (b["top"], b["text"]))
+        out.append(([t for _, t in sorted(head)], body))
+    return out
+
+
+def rows(body: list[dict], boxes: bool = False) -> list:
+    """Lines poppler keeps apart (a chip, a contents line's leader and its number) joined
+    into the rows they print on, left to right."""
+    out: list[dict] = []
+    for line in sorted(body, key=lambda b: (b["top"] + b["bottom"]) / 2):
+        middle = (line["top"] + line["bottom"]) / 2
+        if out and abs(middle - (out[-1]["top"] + out[-1]["bottom"]) / 2) < 3:
+            out[-1]["parts"].append(line)
+        else:
+            out.append({**line, "parts": [line]})
+    for row in out:
+        row["text"] = " ".join(b["text"] for b in sorted(row["parts"], key=lambda b: b["left"]))
+    return out if boxes else [row["text"] for row in out]
+
+
+def top_titles(markdown: str) -> list[str]:
+    """The H1 and H2 headings of a note, read from its Markdown (tags dropped)."""
+    titles, fenced = [], False
+    for line in markdown.splitlines():
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif not fenced and re.match(r"#{1,2} ", line):
+            titles.append(re.sub(r"\s+#[A-Za-z][\w/-]*", "", line.lstrip("#")).strip())
+    return titles
+
+
+def assert_heads_name_the_section_in_force(pdf, note_title, titles) -> int:
+    """Walk the pages as a reader does: the head of each page of the note must be the last
+    top heading seen above that page's first line (or that line, if it is one)."""
+    current, checked = "", 0
+    for head, body in page_lines(pdf):
+        if not head or head[0] != note_title:
+            continue
+        sizes = sorted(b["height"] for b in body)
+        median = sizes[len(sizes) // 2]
+        # A heading is a whole line reading as a title, set no smaller than the text.
+        headings = [b["text"] for b in body if b["text"] in titles and b["height"] > median]
+        first = body[0]["text"]
+        expected = first if first in headings else current
+        assert " ".join(head[1:]) == expected, (checked, head, expected, first)
+        if headings:
+            current = headings[-1]
+        checked += 1
+    return checked
+
+
+@pytest.mark.parametrize("paper", ["a4", "letter"])
+def test_running_heads_name_the_section_in_force(paper, seed_a4, seed_letter):
+    dist = seed_a4 if paper == "a4" else seed_letter
+    titles = top_titles((FIXTURES / "sheet" / SEED).read_text(encoding="utf-8"))
+    assert len(titles) == 9
+    for pdf in (dist / "sheet.pdf", dist / "sheets" / SEED.replace(".md", ".pdf")):
+        assert assert_heads_name_the_section_in_force(pdf, SEED_TITLE, titles) >= 4, pdf
+
+
+def test_facts_are_marked_by_a_rule_not_a_fill(seed_a4, tmp_path):
+    """A greyscale print of a page of facts: white paper and dark ink, no grey tint."""
+    from PIL import Image
+
+    pdf = tmp_path / "in.pdf"
+    pdf.write_bytes((seed_a4 / "sheet.pdf").read_bytes())
+    subprocess.run(
+        ["pdftoppm", "-gray", "-r", "60", "-png", "-f", "4", "-l", "4", "in.pdf", "page"],
+        check=True,
+        cwd=tmp_path,
+    )
+    (png,) = tmp_path.glob("page*.png")
+    image = Image.open(png).convert("L")
+    width, height = image.size
+    pixels = image.tobytes()
+    tint = [215 <= v <= 248 for v in pixels]
+    # A fill shows as rows with a long run of light grey (25 mm at 60 dpi); a thin rule or
+    # a letter's soft edge does not. Today's sheet has hundreds such rows on this page.
+    tinted_rows = 0
+    for y in range(height):
+        run = best = 0
+        for v in tint[y * width : (y + 1) * width]:
+            run = run + 1 if v else 0
+            best = max(best, run)
+        tinted_rows += best >= 60
+    assert tinted_rows <= 10, tinted_rows
+    assert sum(tint) / len(tint) < 0.08, sum(tint) / len(tint)
+
+
+def text_pieces(page) -> list[tuple[str, float]]:
+    """Each piece of text on a page with its size on paper, in points."""
+    out = []
+
+    def visit(text, cm, tm, font, size):
+        if text.strip():
+            out.append((text.strip(), size * abs(tm[3]) * abs(cm[3])))
+
+    page.extract_text(visitor_text=visit)
+    return out
+
+
+def test_chips_are_readable_and_inline(seed_a4):
+    reader = PdfReader(seed_a4 / "sheet.pdf")
+    sizes = [size for page in reader.pages for t, size in text_pieces(page) if t == "prelims"]
+    assert len(sizes) >= 6 and min(sizes) >= 7.5, sizes
+    lines = [t for _, body in page_lines(seed_a4 / "sheet.pdf") for t in rows(body)]
+    assert any(t.endswith("Earth Elements (REE). prelims") for t in lines), "chip after fact"
+    assert "iCET is a 2022 India–US partnership. prelims" in lines
+
+
+def test_a_tag_build_of_a_few_facts_is_short(seed_prelims):
+    path = seed_prelims / "sheet--prelims.pdf"
+    pages = pages_text(path)
+    assert 1 <= len(pages) <= 2
+    text = " ".join(pages)
+    assert "REVISION SHEET" not in text and "Contents" not in text and "Tag index" not in text
+    assert "India joined the MSP in 2023." in text
+    # The filter's own tag is on every fact: its chip says nothing, so it is left out.
+    assert text.count("prelims") == 1 and "tagged #prelims" in text
+
+
+def test_tag_index_leaves_out_tags_on_every_page(seed_a4):
+    pages = pages_text(seed_a4 / "sheet.pdf")
+    index = [p for p in pages if p.startswith("Tag index")]
+    assert len(index) <= 1
+    listed = index[0] if index else ""
+    for everywhere in ("upsc", "gs2::ir", "india-us"):
+        assert everywhere not in listed.replace("Tag index", "")
+
+
+def test_contents_lists_notes_and_sections_with_links(everyday):
+    path = everyday / "everyday.pdf"
+    reader = PdfReader(path)
+    _, body = page_lines(path)[0]
+    entries = [b for b in rows(body, boxes=True) if re.search(r"\. \d+$", b["text"])]
+    assert len(entries) == 9 + 17, [b["text"] for b in entries]  # every note and each H2
+    pages = pages_text(path)
+    page_of = {p.indirect_reference.idnum: i for i, p in enumerate(reader.pages)}
+    height = float(reader.pages[0].mediabox.height)
+    links = [a.get_object() for a in reader.pages[0].get("/Annots", [])]
+    links = [a for a in links if a.get("/Subtype") == "/Link"]
+    assert len(links) == len(entries)
+    for link in links:
+        _, y0, _, y1 = (float(v) for v in link["/Rect"])
+        (entry,) = [
+            b for b in entries if height - y1 <= (b["top"] + b["bottom"]) / 2 <= height - y0
+        ]
+        title, printed = re.match(r"(.*?)[\s.]*(\d+)$", entry["text"]).groups()
+        target = page_of[link["/Dest"][0].idnum]
+        assert target == int(printed) - 1, (entry["text"], target)
+        assert title in pages[target]

@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
-import itertools
 import json
+import math
 import multiprocessing
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +34,10 @@ from ..cache import touch
 from ..config import BuildConfig
 from ..diagnostics import Diagnostic, warning
 from ..identity import Report
-from ..model import Deck, Note
+from ..model import Deck, Fact, Kind, Note, Section
 from ..sources import display_path
 from . import Output, fonts, missing_styles, versions
+from .assembly import assemble, page_ranges, single_note, stamp  # noqa: F401  (their home)
 
 TEMPLATES = Path(__file__).parent / "templates"
 SLOT_RE = re.compile(r"<!--fact:(\d+)-->")
@@ -48,25 +48,33 @@ Progress = Callable[[str], None]
 PARALLEL_FROM = 6
 PAPER = {"a4": ("210mm", "297mm"), "letter": ("8.5in", "11in")}
 EPOCH = 1_700_000_000
+PT_PER_PX = 0.75  # CSS pixels are 1/96 in, PDF points 1/72
 
 
 @dataclass(frozen=True)
 class Part:
-    """One rendered piece of a sheet."""
+    """One rendered piece of a sheet: `anchors` gives the page (from 0) each id first
+    appears on, `boxes` its box there (x0, y0, x1, y1 in points from the page's top left),
+    `top` the top of the pages' content area in points."""
 
     pdf: bytes
     pages: int
     anchors: dict[str, int]
     missing: tuple[str, ...] = ()
+    boxes: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
+    top: float = 0.0
 
 
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["blank_mm"] = blank_mm
+    env.filters["answer_lines"] = answer_lines
+    return env
 
 
 def templates_digest() -> str:
@@ -76,15 +84,88 @@ def templates_digest() -> str:
     return h.hexdigest()
 
 
-def page_ranges(pages: list[int]) -> str:
-    """`[3, 4, 5, 9]` → `3–5, 9`."""
-    out: list[str] = []
-    for p in sorted(set(pages)):
-        if out and out[-1].split("–")[-1] == str(p - 1):
-            out[-1] = f"{out[-1].split('–')[0]}–{p}"
-        else:
-            out.append(str(p))
-    return ", ".join(out)
+# Room to write, in the self-test: handwriting takes about 2.2 mm a character; no blank
+# is shorter than BLANK_MIN_MM, and an answer longer than BLANK_MAX_MM gets ruled lines of
+# LINE_MM each below its question (one per item of a list answer, at least two).
+HAND_MM = 2.2
+BLANK_MIN_MM = 25
+BLANK_MAX_MM = 110
+LINE_MM = 160
+MIN_LINES = 2
+MAX_LINES = 14
+
+
+def blank_mm(text: str) -> int:
+    """The width of the blank for an answer of this text, in millimetres."""
+    return round(min(max(len(text.strip()) * HAND_MM, BLANK_MIN_MM), BLANK_MAX_MM))
+
+
+class _Items(HTMLParser):
+    """Counts the items of an answer: list items, else table body rows, else code lines."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.items = self.rows = self.heads = 0
+        self.pre = 0
+        self.code: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        self.items += tag == "li"
+        self.rows += tag == "tr"
+        self.heads += tag == "th"
+        self.pre += tag == "pre"
+
+    def handle_endtag(self, tag: str) -> None:
+        self.pre -= tag == "pre"
+
+    def handle_data(self, data: str) -> None:
+        if self.pre:
+            self.code.append(data)
+
+
+def answer_lines(fact: Fact) -> int:
+    """Ruled lines to write a fact's answer on: 0 when an inline blank is room enough."""
+    if fact.kind is Kind.LONG:
+        parser = _Items()
+        parser.feed(fact.answer)
+        parser.close()
+        code = [s for s in "".join(parser.code).splitlines() if any(c.isalnum() for c in s)]
+        count = parser.items or max(parser.rows - (1 if parser.heads else 0), 0) or len(code)
+        return min(max(count, MIN_LINES), MAX_LINES)
+    if fact.kind is Kind.CLOZE:
+        return 0
+    width = len(fact.plain_answer.strip()) * HAND_MM
+    return 0 if width <= BLANK_MAX_MM else min(math.ceil(width / LINE_MM), MAX_LINES)
+
+
+def wanted_tags(tags: tuple[str, ...]) -> set[str]:
+    """A `--tag` filter's tags as facts carry them (`#upsc/gs2` → `upsc::gs2`)."""
+    return {t.lstrip("#").replace("/", "::") for t in tags}
+
+
+def question_numbers(note: Note) -> dict[int, int]:
+    """Self-test numbers run through each note from 1, the same in questions and key: an
+    edit renumbers (and re-renders) one note only, and the key is grouped by note."""
+    return {f.index: n for n, f in enumerate(note.facts, 1)}
+
+
+def shows_title(note: Note, section: Section) -> bool:
+    """A section's heading is printed unless it is the note's H1 repeating its title."""
+    return bool(section.title) and not (section.level == 1 and section.title == note.title)
+
+
+def leading_sections(note: Note) -> set[int]:
+    """The sections that hold a fact of the note, and the headings above them."""
+    holding = {f.section for f in note.facts}
+    kept: set[int] = set()
+    stack: list[int] = []
+    for i, section in enumerate(note.sections):
+        while stack and note.sections[stack[-1]].level >= section.level:
+            stack.pop()
+        stack.append(i)
+        if i in holding:
+            kept.update(stack)
+    return kept
 
 
 @dataclass(frozen=True)
@@ -116,13 +197,19 @@ class Engine:
             document = weasyprint.HTML(string=html, base_url=base, url_fetcher=fetcher).render(
                 stylesheets=css, font_config=fc
             )
-            anchors = {
-                name: i
-                for i, page in reversed(list(enumerate(document.pages)))
-                for name in page.anchors
-            }
+            anchors: dict[str, int] = {}
+            boxes: dict[str, tuple[float, float, float, float]] = {}
+            for i, page in reversed(list(enumerate(document.pages))):
+                for name, box in page.anchors.items():
+                    anchors[name] = i
+                    boxes[name] = tuple(round(v * PT_PER_PX, 2) for v in box)  # type: ignore[assignment]
+            top = (
+                round(document.pages[0]._page_box.content_box_y() * PT_PER_PX, 2)
+                if document.pages
+                else 0.0
+            )
             pdf = document.write_pdf(pdf_identifier=b"exporter-sheet")
-        return Part(pdf, len(document.pages), anchors, tuple(missing.characters))
+        return Part(pdf, len(document.pages), anchors, tuple(missing.characters), boxes, top)
 
 
 _FONT_CONFIG: Any = None
@@ -189,9 +276,14 @@ class Renderer:
     # ---------------------------------------------------------------- note parts
 
     def note_html(self, note: Note, self_test: bool) -> str:
-        hidden = set(note.tags)
+        """A note's pages. The sheet keeps every section as written, each fact slot
+        filled. A subset (`--tag`) and a self-test keep only the facts, under the headings
+        that lead to them: a self-test shows no prose, diagram, table, image or code that
+        would answer a question printed below it."""
+        wanted = wanted_tags(self.config.tags)
+        hidden = set(note.tags) | wanted  # the header shows the file's tags; a filter's are given
         macros = self.env.get_template("macros.html.j2").module
-        numbers = {f.index: i + 1 for i, f in enumerate(note.facts)}
+        numbers = question_numbers(note)
         facts = {f.index: f for f in note.facts}
 
         def fill(body: str) -> str:
@@ -207,31 +299,34 @@ class Renderer:
                 lambda m: m.group(1) + self.media.get(m.group(2), "") + m.group(3), body
             )
 
+        facts_only = self_test or bool(self.config.tags)
+        kept = leading_sections(note) if facts_only else set(range(len(note.sections)))
         sections = []
-        kept = {f.section for f in note.facts}
-        subset = bool(self.config.tags)
         stack: list[tuple[int, tuple[str, ...]]] = []
         for i, section in enumerate(note.sections):
             while stack and stack[-1][0] >= section.level:
                 stack.pop()
             parent = set(stack[-1][1]) if stack else set()
             stack.append((section.level, section.tags))
-            if subset and i not in kept:
+            if i not in kept:
                 continue
-            body = (
-                fill("".join(f"<!--fact:{f.index}-->" for f in note.facts if f.section == i))
-                if subset
-                else fill(section.body)
-            )
+            own = "".join(f"<!--fact:{f.index}-->" for f in note.facts if f.section == i)
+            if facts_only:
+                body = fill(f'<div class="facts">{own}</div>') if own else ""
+            else:
+                body = fill(section.body)
             sections.append(
                 {
                     "index": i,
                     "level": section.level,
                     "h": min(section.level + 1, 6),
                     "title_html": section.title_html,
-                    "show_title": bool(section.title)
-                    and not (section.level == 1 and section.title == note.title),
-                    "own_tags": [t for t in section.tags if t not in parent and t not in note.tags],
+                    "show_title": shows_title(note, section),
+                    "own_tags": [
+                        t
+                        for t in section.tags
+                        if t not in parent and t not in note.tags and t not in wanted
+                    ],
                     "body": body,
                 }
             )
@@ -241,6 +336,9 @@ class Renderer:
             sections=sections,
             source=f"{self.config.source_name}/{note.path}",
             body_class="self-test" if self_test else "sheet",
+            self_test=self_test,
+            note_tags=[t for t in note.tags if t not in wanted],
+            only=", ".join(f"#{t}" for t in sorted(wanted)),
             date="",
         )
 
@@ -278,32 +376,68 @@ class Renderer:
         touch(pdf_path)
         touch(meta_path)
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        return Part(pdf_path.read_bytes(), meta["pages"], meta["anchors"], tuple(meta["missing"]))
+        boxes = {k: tuple(v) for k, v in meta.get("boxes", {}).items()}
+        return Part(
+            pdf_path.read_bytes(),
+            meta["pages"],
+            meta["anchors"],
+            tuple(meta["missing"]),
+            boxes,  # type: ignore[arg-type]
+            meta.get("top", 0.0),
+        )
 
     def store(self, key: str, part: Part) -> Part:
         self.cache.mkdir(parents=True, exist_ok=True)
-        meta = {"pages": part.pages, "anchors": part.anchors, "missing": list(part.missing)}
+        meta = {
+            "pages": part.pages,
+            "anchors": part.anchors,
+            "missing": list(part.missing),
+            "boxes": part.boxes,
+            "top": part.top,
+        }
         write_atomic(self.cache / f"{key}.pdf", part.pdf)
         write_atomic(self.cache / f"{key}.json", json.dumps(meta, sort_keys=True).encode())
         return part
 
     # ------------------------------------------------------------ whole sheets
 
-    def front(self, deck: Deck, contents: list[dict[str, Any]], date: str) -> Part:
+    def front(
+        self, deck: Deck, contents: list[dict[str, Any]], date: str, self_test: bool = False
+    ) -> Part:
+        """The cover and contents of a sheet of several notes."""
         notes = len(deck.notes)
         counts = (
-            f"{notes} note{'s' if notes != 1 else ''} · {len(deck.facts)} facts · "
-            f"{deck.card_count} cards"
+            f"{notes} note{'s' if notes != 1 else ''} · "
+            + (f"{len(deck.facts)} questions" if self_test else f"{len(deck.facts)} facts · ")
+            + ("" if self_test else f"{deck.card_count} cards")
         )
-        title = deck.notes[0].title if notes == 1 else self.config.root_deck
         html = self.env.get_template("front.html.j2").render(
-            title=title,
-            kicker="Revision sheet",
+            title=sheet_title(deck, self.config, self_test),
+            heading=deck.notes[0].title if notes == 1 else self.config.root_deck,
+            kicker="Self-test" if self_test else "Revision sheet",
             counts=counts,
             date=date,
             contents=contents,
             body_class="front",
+            self_test=self_test,
             tags=", ".join(f"#{t.lstrip('#')}" for t in self.config.tags),
+        )
+        return self.render(html)
+
+    def answer_key(self, deck: Deck) -> Part:
+        """The self-test's answer key, from a new page, numbered as the questions."""
+        groups = []
+        for i, note in enumerate(deck.notes):
+            numbers = question_numbers(note)
+            groups.append((i, note, [(numbers[f.index], f) for f in note.facts]))
+        html = self.env.get_template("key.html.j2").render(
+            title="Answer key", groups=groups, body_class="key", date=""
+        )
+        return self.render(html)
+
+    def index(self, entries: list[tuple[str, str]]) -> Part:
+        html = self.env.get_template("index.html.j2").render(
+            title="Tag index", entries=entries, body_class="index", date=""
         )
         return self.render(html)
 
@@ -319,179 +453,9 @@ class Renderer:
         return self.render(html, css)
 
 
-def sheet_date(deck: Deck) -> str:
-    latest = max((f.mtime for f in deck.facts), default=0)
-    return datetime.fromtimestamp(latest, timezone.utc).strftime("%d %B %Y") if latest else ""
-
-
-def assemble(renderer: Renderer, deck: Deck, parts: list[Part], self_test: bool) -> bytes:
-    """Cover and contents, the notes, then the index (or answer key); stamped and merged."""
-    from pypdf import PdfReader, PdfWriter
-
-    date = sheet_date(deck)
-
-    def contents(front_pages: int) -> list[dict[str, Any]]:
-        entries, start = [], front_pages + 1
-        for note, part in zip(deck.notes, parts, strict=True):
-            entries.append({"kind": "note", "title": note.title, "page": start})
-            for i, section in enumerate(note.sections):
-                anchor = f"s-{i}"
-                if section.level == 2 and anchor in part.anchors:
-                    entries.append(
-                        {
-                            "kind": "section",
-                            "title": section.title,
-                            "page": start + part.anchors[anchor],
-                        }
-                    )
-            start += part.pages
-        return entries
-
-    guess = renderer.front(deck, contents(1), date)
-    front = renderer.front(deck, contents(guess.pages), date)
-    if front.pages != guess.pages:
-        front = renderer.front(deck, contents(front.pages), date)
-
-    starts, page = [], front.pages
-    for part in parts:
-        starts.append(page)
-        page += part.pages
-    if self_test:
-        groups = [(n, n.facts) for n in deck.notes]
-        tail = renderer.render(
-            renderer.env.get_template("key.html.j2").render(
-                title="Answer key", groups=groups, body_class="key", date=""
-            )
-        )
-    else:
-        pages_by_tag: dict[str, list[int]] = {}
-        for note, part, start in zip(deck.notes, parts, starts, strict=True):
-            for fact in note.facts:
-                at = part.anchors.get(f"f-{fact.index}")
-                if at is None:
-                    continue
-                for tag in fact.tags:
-                    pages_by_tag.setdefault(tag, []).append(start + at + 1)
-        entries = [(t, page_ranges(p)) for t, p in sorted(pages_by_tag.items())]
-        tail = renderer.render(
-            renderer.env.get_template("index.html.j2").render(
-                title="Tag index", entries=entries, body_class="index", date=""
-            )
-        )
-
-    running: list[dict[str, Any]] = [{"stamp": False}] * front.pages
-    for note, part in zip(deck.notes, parts, strict=True):
-        section_at = {}
-        for i, section in enumerate(note.sections):
-            at = part.anchors.get(f"s-{i}")
-            if at is not None and section.title and section.level <= 2:
-                section_at.setdefault(at, section.title)
-        current = ""
-        for p in range(part.pages):
-            current = section_at.get(p, current)
-            running.append({"stamp": True, "left": note.title, "right": current})
-    running += [
-        {"stamp": True, "left": "Answer key" if self_test else "Tag index", "right": ""}
-    ] * tail.pages
-    for i, entry in enumerate(running):
-        running[i] = {**entry, "number": i + 1}
-    overlay = renderer.overlay(running)
-
-    writer = PdfWriter()
-    for part in [front, *parts, tail]:
-        for pdf_page in PdfReader(io.BytesIO(part.pdf)).pages:
-            writer.add_page(pdf_page)
-    stamps = PdfReader(io.BytesIO(overlay.pdf)).pages
-    stamp(writer, [(writer.pages[i], stamps[i]) for i, e in enumerate(running) if e["stamp"]])
-    for note, part, start in zip(deck.notes, parts, starts, strict=True):
-        parent = writer.add_outline_item(title=note.title, page_number=start)
-        for i, section in enumerate(note.sections):
-            at = part.anchors.get(f"s-{i}")
-            if at is not None and section.level == 2:
-                writer.add_outline_item(title=section.title, page_number=start + at, parent=parent)
-    writer.add_outline_item(title="Answer key" if self_test else "Tag index", page_number=page)
-    title = deck.notes[0].title if len(deck.notes) == 1 else renderer.config.root_deck
-    writer.add_metadata(
-        {
-            "/Title": title + (" — self-test" if self_test else ""),
-            "/Producer": f"exporter {__version__}",
-        }
-    )
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
-
-
-def stamp(writer: Any, pairs: list[tuple[Any, Any]]) -> None:
-    """Draw each overlay page (running head, page number) over its page.
-
-    pypdf's `merge_page` parses both pages' drawing operators to merge them: a second a
-    hundred pages. Here each overlay page becomes a form XObject that the page draws last,
-    and the page's own drawing is fenced with q/Q so its coordinate changes stay inside:
-    nothing is parsed. (`_add_object` is pypdf's only way to add a new object.)"""
-    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
-
-    def stream(data: bytes) -> Any:
-        obj = DecodedStreamObject()
-        obj.set_data(data)
-        return obj
-
-    opening = writer._add_object(stream(b"q\n"))
-    for page, over in pairs:
-        drawn = over["/Contents"].get_object()
-        pieces = drawn if isinstance(drawn, ArrayObject) else [drawn]
-        form = stream(b"\n".join(p.get_object().get_data() for p in pieces)).flate_encode()
-        form.update(
-            {
-                NameObject("/Type"): NameObject("/XObject"),
-                NameObject("/Subtype"): NameObject("/Form"),
-                NameObject("/BBox"): over.mediabox,
-                NameObject("/Resources"): over["/Resources"].clone(writer),
-            }
-        )
-        if "/Resources" not in page:
-            page[NameObject("/Resources")] = DictionaryObject()
-        resources = page["/Resources"].get_object()
-        if "/XObject" not in resources:
-            resources[NameObject("/XObject")] = DictionaryObject()
-        xobjects = resources["/XObject"].get_object()
-        # A name of its own: the page may hold stamps already, or share its resources.
-        name = next(f"/Stamp{k}" for k in itertools.count() if f"/Stamp{k}" not in xobjects)
-        xobjects[NameObject(name)] = writer._add_object(form)
-        contents = page.raw_get("/Contents") if "/Contents" in page else ArrayObject()
-        listed = contents.get_object()
-        own = listed if isinstance(listed, ArrayObject) else [contents]
-        closing = writer._add_object(stream(f"\nQ\nq {name} Do Q\n".encode()))
-        page[NameObject("/Contents")] = ArrayObject([opening, *own, closing])
-
-
-def single_note(renderer: Renderer, note: Note, part: Part) -> bytes:
-    """A note's own sheet: its pages with their own running header and numbering,
-    assembled once per version of the note."""
-    from pypdf import PdfReader, PdfWriter
-
-    key = hashlib.sha256(
-        f"{renderer.key_base}|single|{note.title}|".encode() + part.pdf
-    ).hexdigest()
-    done = renderer.cache / f"{key}.single.pdf"
-    if done.exists():
-        touch(done)
-        return done.read_bytes()
-
-    running = [
-        {"stamp": True, "left": note.title, "right": "", "number": i + 1} for i in range(part.pages)
-    ]
-    overlay = PdfReader(io.BytesIO(renderer.overlay(running).pdf)).pages
-    writer = PdfWriter()
-    for pdf_page in PdfReader(io.BytesIO(part.pdf)).pages:
-        writer.add_page(pdf_page)
-    stamp(writer, list(zip(writer.pages, overlay, strict=True)))
-    writer.add_metadata({"/Title": note.title, "/Producer": f"exporter {__version__}"})
-    out = io.BytesIO()
-    writer.write(out)
-    renderer.cache.mkdir(parents=True, exist_ok=True)
-    write_atomic(done, out.getvalue())
-    return out.getvalue()
+def sheet_title(deck: Deck, config: BuildConfig, self_test: bool) -> str:
+    title = deck.notes[0].title if len(deck.notes) == 1 else config.root_deck
+    return f"Self-test: {title}" if self_test else title
 
 
 def missing_glyph_diagnostics(

@@ -1,0 +1,287 @@
+"""Putting a sheet together from its rendered parts, with pypdf: the cover and contents
+(only for several notes, with links to the pages), the notes, then the tag index or the
+answer key; running heads and page numbers stamped over every page; bookmarks.
+
+Running heads name the section in force at the top of each page: the last section whose
+heading stands above the first line of the page's content area, found from the positions
+WeasyPrint gives each part's anchors (`Part.boxes`, `Part.top`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import itertools
+import json
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from .. import __version__
+from ..cache import touch
+from ..model import Deck, Note
+
+if TYPE_CHECKING:
+    from .pdf import Part, Renderer
+
+# A heading within this many points of the top of the content area starts the page.
+AT_TOP = 2.0
+
+
+def page_ranges(pages: list[int]) -> str:
+    """`[3, 4, 5, 9]` → `3–5, 9`."""
+    out: list[str] = []
+    for p in sorted(set(pages)):
+        if out and out[-1].split("–")[-1] == str(p - 1):
+            out[-1] = f"{out[-1].split('–')[0]}–{p}"
+        else:
+            out.append(str(p))
+    return ", ".join(out)
+
+
+def sheet_date(facts: Any) -> str:
+    latest = max((f.mtime for f in facts), default=0)
+    return datetime.fromtimestamp(latest, timezone.utc).strftime("%d %B %Y") if latest else ""
+
+
+def in_force(part: Part, marks: list[tuple[str, str]]) -> list[str]:
+    """For each page of `part`, the text of the last mark (anchor name, text), in
+    document order, that starts above the page's first line of content, or at it."""
+    starts = [
+        (part.anchors[name], part.boxes[name][1], text)
+        for name, text in marks
+        if name in part.anchors and name in part.boxes
+    ]
+    heads, current, k = [], "", 0
+    for page in range(part.pages):
+        while k < len(starts) and (starts[k][0], starts[k][1]) <= (page, part.top + AT_TOP):
+            current = starts[k][2]
+            k += 1
+        heads.append(current)
+    return heads
+
+
+def section_heads(note: Note, part: Part) -> list[str]:
+    """The note's top section (H1 or H2) in force at the top of each of its pages."""
+    from .pdf import shows_title
+
+    marks = [
+        (f"s-{i}", section.title if shows_title(note, section) else "")
+        for i, section in enumerate(note.sections)
+        if section.level <= 2
+    ]
+    return in_force(part, marks)
+
+
+def contents(deck: Deck, parts: list[Part], first: int) -> list[dict[str, Any]]:
+    """Each note and its H2 sections, with the page (from 1) it starts on and where: the
+    page's index in the sheet and the top of the heading, for links."""
+    entries, start = [], first
+    for note, part in zip(deck.notes, parts, strict=True):
+        entries.append(
+            {"kind": "note", "title": note.title, "page": start + 1, "at": start, "y": 0.0}
+        )
+        for i, section in enumerate(note.sections):
+            anchor = f"s-{i}"
+            if section.level == 2 and anchor in part.anchors:
+                at = start + part.anchors[anchor]
+                y = part.boxes.get(anchor, (0.0, 0.0))[1]
+                entries.append(
+                    {"kind": "section", "title": section.title, "page": at + 1, "at": at, "y": y}
+                )
+        start += part.pages
+    return entries
+
+
+def tag_index(deck: Deck, parts: list[Part], starts: list[int]) -> list[tuple[str, str]]:
+    """Tag → pages of its facts (a file's tags: all its pages). A tag found on every page
+    of the notes tells nothing and is left out."""
+    every: set[int] = set()
+    pages_by_tag: dict[str, set[int]] = {}
+    for note, part, start in zip(deck.notes, parts, starts, strict=True):
+        span = set(range(start + 1, start + part.pages + 1))
+        every |= span
+        for tag in note.tags:
+            pages_by_tag.setdefault(tag, set()).update(span)
+        for fact in note.facts:
+            at = part.anchors.get(f"f-{fact.index}")
+            if at is not None:
+                for tag in fact.tags:
+                    pages_by_tag.setdefault(tag, set()).add(start + at + 1)
+    return [
+        (tag, page_ranges(list(pages)))
+        for tag, pages in sorted(pages_by_tag.items())
+        if not pages >= every
+    ]
+
+
+def assemble(renderer: Renderer, deck: Deck, parts: list[Part], self_test: bool) -> bytes:
+    """Cover and contents (several notes only), the notes, then the answer key (self-test)
+    or the tag index (when it has anything to say); stamped, linked and merged."""
+    from pypdf import PdfReader, PdfWriter
+
+    from .pdf import sheet_title
+
+    date = sheet_date(deck.facts)
+    front: Part | None = None
+    if len(deck.notes) > 1:
+        guess = renderer.front(deck, contents(deck, parts, 1), date, self_test)
+        front = renderer.front(deck, contents(deck, parts, guess.pages), date, self_test)
+        if front.pages != guess.pages:
+            front = renderer.front(deck, contents(deck, parts, front.pages), date, self_test)
+    front_pages = front.pages if front else 0
+
+    starts, page = [], front_pages
+    for part in parts:
+        starts.append(page)
+        page += part.pages
+    tail: Part | None
+    if self_test:
+        tail, tail_name = renderer.answer_key(deck), "Answer key"
+    else:
+        entries = tag_index(deck, parts, starts)
+        tail, tail_name = (renderer.index(entries) if entries else None), "Tag index"
+
+    prefix = "Self-test · " if self_test else ""
+    running: list[dict[str, Any]] = [{"stamp": False}] * front_pages
+    for note, part in zip(deck.notes, parts, strict=True):
+        running += [
+            {"stamp": True, "left": prefix + note.title, "right": head}
+            for head in section_heads(note, part)
+        ]
+    if tail is not None:
+        heads = (
+            in_force(tail, [(f"k-{i}", n.title) for i, n in enumerate(deck.notes)])
+            if self_test
+            else [""] * tail.pages
+        )
+        running += [{"stamp": True, "left": tail_name, "right": head} for head in heads]
+    running = [{**entry, "number": i + 1, "date": date} for i, entry in enumerate(running)]
+    overlay = renderer.overlay(running)
+
+    writer = PdfWriter()
+    for part in [p for p in (front, *parts, tail) if p is not None]:
+        for pdf_page in PdfReader(io.BytesIO(part.pdf)).pages:
+            writer.add_page(pdf_page)
+    stamps = PdfReader(io.BytesIO(overlay.pdf)).pages
+    stamp(writer, [(writer.pages[i], stamps[i]) for i, e in enumerate(running) if e["stamp"]])
+    if front is not None:
+        link_contents(writer, front, contents(deck, parts, front_pages))
+        writer.add_outline_item(title="Contents", page_number=0)
+    for note, part, start in zip(deck.notes, parts, starts, strict=True):
+        parent = writer.add_outline_item(title=note.title, page_number=start)
+        for i, section in enumerate(note.sections):
+            at = part.anchors.get(f"s-{i}")
+            if at is not None and section.level == 2:
+                writer.add_outline_item(title=section.title, page_number=start + at, parent=parent)
+    if tail is not None:
+        writer.add_outline_item(title=tail_name, page_number=page)
+    writer.add_metadata(
+        {
+            "/Title": sheet_title(deck, renderer.config, self_test),
+            "/Producer": f"exporter {__version__}",
+        }
+    )
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def link_contents(writer: Any, front: Part, entries: list[dict[str, Any]]) -> None:
+    """A link from each contents line (its box in the front's render) to the top of the
+    note or section it names."""
+    from pypdf.annotations import Link
+    from pypdf.generic import Fit
+
+    for i, entry in enumerate(entries):
+        name = f"toc-{i}"
+        if name not in front.anchors or name not in front.boxes:
+            continue
+        source = front.anchors[name]
+        height = float(writer.pages[source].mediabox.height)
+        target_height = float(writer.pages[entry["at"]].mediabox.height)
+        x0, y0, x1, y1 = front.boxes[name]
+        fit = Fit.xyz(top=round(target_height - entry["y"], 2)) if entry["y"] else Fit.fit()
+        writer.add_annotation(
+            source,
+            Link(
+                rect=(x0, round(height - y1, 2), x1, round(height - y0, 2)),
+                target_page_index=entry["at"],
+                fit=fit,
+            ),
+        )
+
+
+def stamp(writer: Any, pairs: list[tuple[Any, Any]]) -> None:
+    """Draw each overlay page (running head, page number) over its page.
+
+    pypdf's `merge_page` parses both pages' drawing operators to merge them: a second a
+    hundred pages. Here each overlay page becomes a form XObject that the page draws last,
+    and the page's own drawing is fenced with q/Q so its coordinate changes stay inside:
+    nothing is parsed. (`_add_object` is pypdf's only way to add a new object.)"""
+    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
+
+    def stream(data: bytes) -> Any:
+        obj = DecodedStreamObject()
+        obj.set_data(data)
+        return obj
+
+    opening = writer._add_object(stream(b"q\n"))
+    for page, over in pairs:
+        drawn = over["/Contents"].get_object()
+        pieces = drawn if isinstance(drawn, ArrayObject) else [drawn]
+        form = stream(b"\n".join(p.get_object().get_data() for p in pieces)).flate_encode()
+        form.update(
+            {
+                NameObject("/Type"): NameObject("/XObject"),
+                NameObject("/Subtype"): NameObject("/Form"),
+                NameObject("/BBox"): over.mediabox,
+                NameObject("/Resources"): over["/Resources"].clone(writer),
+            }
+        )
+        if "/Resources" not in page:
+            page[NameObject("/Resources")] = DictionaryObject()
+        resources = page["/Resources"].get_object()
+        if "/XObject" not in resources:
+            resources[NameObject("/XObject")] = DictionaryObject()
+        xobjects = resources["/XObject"].get_object()
+        # A name of its own: the page may hold stamps already, or share its resources.
+        name = next(f"/Stamp{k}" for k in itertools.count() if f"/Stamp{k}" not in xobjects)
+        xobjects[NameObject(name)] = writer._add_object(form)
+        contents = page.raw_get("/Contents") if "/Contents" in page else ArrayObject()
+        listed = contents.get_object()
+        own = listed if isinstance(listed, ArrayObject) else [contents]
+        closing = writer._add_object(stream(f"\nQ\nq {name} Do Q\n".encode()))
+        page[NameObject("/Contents")] = ArrayObject([opening, *own, closing])
+
+
+def single_note(renderer: Renderer, note: Note, part: Part) -> bytes:
+    """A note's own sheet: its pages with their own running heads and numbering,
+    assembled once per version of the note."""
+    from pypdf import PdfReader, PdfWriter
+
+    from .pdf import write_atomic
+
+    date = sheet_date(note.facts)
+    running = [
+        {"stamp": True, "left": note.title, "right": head, "number": i + 1, "date": date}
+        for i, head in enumerate(section_heads(note, part))
+    ]
+    key = hashlib.sha256(
+        f"{renderer.key_base}|single|{json.dumps(running, sort_keys=True)}|".encode() + part.pdf
+    ).hexdigest()
+    done = renderer.cache / f"{key}.single.pdf"
+    if done.exists():
+        touch(done)
+        return done.read_bytes()
+
+    overlay = PdfReader(io.BytesIO(renderer.overlay(running).pdf)).pages
+    writer = PdfWriter()
+    for pdf_page in PdfReader(io.BytesIO(part.pdf)).pages:
+        writer.add_page(pdf_page)
+    stamp(writer, list(zip(writer.pages, overlay, strict=True)))
+    writer.add_metadata({"/Title": note.title, "/Producer": f"exporter {__version__}"})
+    out = io.BytesIO()
+    writer.write(out)
+    renderer.cache.mkdir(parents=True, exist_ok=True)
+    write_atomic(done, out.getvalue())
+    return out.getvalue()
