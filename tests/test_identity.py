@@ -4,6 +4,7 @@ with a reviewed card, as a person edits notes over months."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -308,3 +309,144 @@ def test_building_one_format_keeps_the_other(tmp_path, notes):
     assert build(BuildConfig(notes=notes, out=out, formats=("pdf",)), now=lambda: T0 + 1).ok
     assert (out / "identity.apkg").read_bytes() == deck
     assert (out / "sheets/a.pdf").exists() and (out / "sheets/b.pdf").exists()
+
+
+TREATIES = """# Treaties
+
+## Treaty Alpha
+
+- Significance :: It ended the border war between the two states.
+
+## Treaty Beta
+
+- Significance :: It opened the river ports to trade.
+"""
+
+
+@pytest.mark.parametrize("order", ["alpha first", "beta first"])
+def test_same_questions_under_renamed_headings_keep_their_own_cards(tmp_path, order):
+    """Either order puts, once, the fact whose own GUID sorts second first in the file:
+    a tie broken by GUID order alone swaps the two cards in one of them."""
+    alpha_part, beta_part = TREATIES.split("## Treaty Beta")
+    text = TREATIES if order == "alpha first" else (
+        "# Treaties\n\n## Treaty Beta" + beta_part + alpha_part.removeprefix("# Treaties\n\n")
+    )
+    notes = tmp_path / "notes"
+    write_note(notes, "treaties.md", text)
+    before, lock, _ = resolve(notes)
+    was = {f.plain_answer: f.guid for f in before.facts}
+    write_note(
+        notes,
+        "treaties.md",
+        text.replace("Treaty Alpha", "Treaty Alpha (1998)")
+        .replace("Treaty Beta", "Treaty Beta (2004)")
+        .replace("border war between the two states", "border war of 1997 between the states")
+        .replace("opened the river ports to trade", "opened the river ports to foreign trade"),
+    )
+    after, _, report = resolve(notes, lock, now=T0 + 1)
+    now = {f.context[-1]: f.guid for f in after.facts}
+    assert now["Treaty Alpha (1998)"] == was["It ended the border war between the two states."]
+    assert now["Treaty Beta (2004)"] == was["It opened the river ports to trade."]
+    assert [c.status for c in report.changes] == ["moved+edited", "moved+edited"]
+
+
+def lock_shapes(good: str) -> dict[str, str]:
+    """Lock files that are damaged in the ways people and tools damage them."""
+    data = json.loads(good)
+    fact = data["facts"][0]
+
+    def with_fact(**changes) -> str:
+        return json.dumps({**data, "facts": [{**fact, **changes}, *data["facts"][1:]]})
+
+    return {
+        "no facts": json.dumps({k: v for k, v in data.items() if k != "facts"}),
+        "empty facts": json.dumps({**data, "facts": []}),
+        "a list": json.dumps(data["facts"]),
+        "a number guid": with_fact(guid=12),
+        "an empty guid": with_fact(guid=""),
+        "a NaN mtime": with_fact(mtime=float("nan")),
+        "a string mtime": with_fact(mtime="1700000000"),
+        "a true mtime": with_fact(mtime=True),
+        "a null question": with_fact(question=None),
+        "null stamps": json.dumps({**data, "stamps": None}),
+        "null facts": json.dumps({**data, "facts": None}),
+        "a fact that is a string": json.dumps({**data, "facts": ["x"]}),
+    }
+
+
+def test_every_damaged_lock_is_an_error_that_leaves_it_untouched(tmp_path):
+    notes = copy_fixture("identity", tmp_path)
+    out = tmp_path / "dist"
+    config = BuildConfig(notes=notes, out=out, formats=("apkg",))
+    assert build(config).ok
+    good = config.lock_path.read_text()
+    for name, text in lock_shapes(good).items():
+        config.lock_path.write_text(text)
+        before = snapshot(tmp_path)
+        result = build(config)
+        assert not result.ok, name
+        (problem,) = [d for d in result.diagnostics if d.is_error]
+        assert problem.path.endswith("identity.lock.json"), name
+        assert "the lock file cannot be used" in problem.message, name
+        assert "git checkout --" in problem.hint and "new identity" in problem.hint, name
+        assert snapshot(tmp_path) == before, name
+
+
+def test_a_lock_that_is_a_dangling_link_a_folder_or_a_pipe_is_an_error(tmp_path):
+    import os
+
+    notes = copy_fixture("identity", tmp_path)
+    config = BuildConfig(notes=notes, out=tmp_path / "dist", formats=("apkg",))
+    lock = config.lock_path
+    lock.symlink_to(tmp_path / "moved-away.json")
+    assert "link to a file that does not exist" in build(config).diagnostics[0].message
+    lock.unlink()
+    lock.mkdir()
+    assert "not a regular file" in build(config).diagnostics[0].message
+    lock.rmdir()
+    os.mkfifo(lock)  # reading it would wait forever
+    assert "not a regular file" in build(config).diagnostics[0].message
+    assert not (tmp_path / "dist").exists()
+
+
+def test_a_notes_folder_that_is_a_link_keeps_its_lock_beside_the_link(tmp_path):
+    real = copy_fixture("identity", tmp_path / "elsewhere")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "notes").symlink_to(real)
+    config = BuildConfig(notes=project / "notes", out=project / "dist", formats=("apkg",))
+    first = build(config)
+    assert first.ok
+    assert (project / "notes.lock.json").is_file()
+    assert not (tmp_path / "elsewhere" / "identity.lock.json").exists()
+    again = build(BuildConfig(notes=project / "notes", out=project / "d2", formats=("apkg",)))
+    assert again.report is not None and not again.report.of("new")
+
+
+def test_a_part_of_the_notes_builds_with_the_same_identities_and_decks(tmp_path, monkeypatch):
+    notes = copy_fixture("everyday", tmp_path)
+    monkeypatch.chdir(tmp_path)
+    whole = build(BuildConfig(notes=Path("everyday"), out=Path("dist"), formats=("apkg",)))
+    assert whole.ok
+    lock_before = (tmp_path / "everyday.lock.json").read_text()
+    by_question = {f.plain_question: (f.guid, f.deck) for f in whole.deck.facts}
+    notes_before = snapshot(notes)
+
+    part = build(BuildConfig(notes=Path("everyday/economy"), out=Path("dist"), formats=("apkg",)))
+    assert part.ok, [d.format() for d in part.diagnostics]
+    assert part.report is not None and part.report.is_empty
+    assert {f.plain_question: (f.guid, f.deck) for f in part.deck.facts}.items() <= (
+        by_question.items()
+    )
+    assert len(part.deck.facts) == 12
+    assert not [a for a in part.advice if a.startswith("stale:")]
+    assert snapshot(notes) == notes_before  # no lock, no file of any kind among the notes
+    assert (tmp_path / "everyday.lock.json").read_text() == lock_before
+    assert (tmp_path / "dist" / "everyday-economy.apkg").is_file()
+
+    # An edit inside the part updates the one lock; the rest of the notes stay live.
+    edit(notes / "economy/budget.md", "Revenue deficit ::", "Revenue deficit is ::")
+    assert build(BuildConfig(notes=Path("everyday/economy"), formats=("apkg",))).ok
+    lock = json.loads((tmp_path / "everyday.lock.json").read_text())
+    assert not [e for e in lock["facts"] if e.get("removed")]
+    assert len(lock["facts"]) == len(whole.deck.facts)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from exporter.sources import find_notes, read_source
 from exporter.syntax import parse_note
 
@@ -77,8 +79,104 @@ def test_front_matter_of_the_wrong_shape(tmp_path):
 def test_finding_notes_skips_hidden_and_sorts(tmp_path):
     for rel in ["b.md", "a/z.md", "a/c.md", ".git/x.md", "a/.hidden.md", "x.txt"]:
         write_note(tmp_path, rel, "text\n")
-    assert [p.relative_to(tmp_path).as_posix() for p in find_notes(tmp_path)] == [
+    assert [p.relative_to(tmp_path).as_posix() for p in find_notes(tmp_path)[0]] == [
         "a/c.md",
         "a/z.md",
         "b.md",
     ]
+
+
+def unprivileged(work, *args):
+    """Run `work(*args)` as a user without root's power to read anything: in a forked
+    child that drops to `nobody` when the tests run as root. Returns its result."""
+    import os
+    import pickle
+
+    if os.geteuid() != 0:
+        return work(*args)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: drop privileges, work, send the result, leave
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            data = pickle.dumps(work(*args))
+        except BaseException as exc:
+            data = pickle.dumps(exc)
+        with os.fdopen(write, "wb") as pipe:
+            pipe.write(data)
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    result = pickle.loads(data)
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+def open_folder(tmp_path):
+    """A folder the unprivileged user can reach (pytest's own is root's alone)."""
+    import os
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="exporter-test-"))
+    os.chmod(folder, 0o755)
+    return folder
+
+
+def test_a_folder_that_cannot_be_read_is_an_error(tmp_path):
+    import os
+    import shutil
+
+    from exporter.config import BuildConfig
+    from exporter.pipeline import examine
+
+    base = open_folder(tmp_path)
+    try:
+        notes = base / "notes"
+        write_note(notes, "a.md", "- Capital of India :: New Delhi\n")
+        write_note(notes, "closed/b.md", "- Capital of Nepal :: Kathmandu\n")
+        write_note(notes, "open/c.md", "- Capital of Bhutan :: Thimphu\n")
+        write_note(notes, "open/secret.md", "- Capital of Tibet :: Lhasa\n")
+        for folder in (base, notes, notes / "open"):
+            os.chmod(folder, 0o755)
+        for path in notes.rglob("*.md"):
+            os.chmod(path, 0o644)
+        os.chmod(notes / "closed", 0o700)
+        os.chmod(notes / "open/secret.md", 0o600)
+
+        def problems():
+            found = examine(BuildConfig(notes=notes, formats=("apkg",)))
+            return [(d.path, d.message) for d in found.diagnostics]
+
+        # Root reads everything (and loads every module the child will need).
+        assert os.geteuid() != 0 or problems() == []
+        seen = unprivileged(problems)
+        assert any(
+            path.endswith("notes/closed") and "cannot read this folder" in message
+            for path, message in seen
+        ), seen
+        assert any(
+            path.endswith("open/secret.md") and "cannot read the file" in message
+            for path, message in seen
+        ), seen
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_git_conflict_markers_are_errors_at_their_lines(tmp_path):
+    text = (
+        "# Rivers\n\nSetext heading\n=======\n\n"
+        "<<<<<<< HEAD\n- Longest river :: Ganga\n=======\n- Longest river :: the Ganga\n"
+        ">>>>>>> feature\n"
+    )
+    path = write_note(tmp_path, "rivers.md", text)
+    _, diags = read_source(tmp_path, path)
+    assert [(d.line, d.message) for d in diags] == [
+        (6, "a git conflict marker (<<<<<<<)"),
+        (8, "a git conflict marker (=======)"),
+        (10, "a git conflict marker (>>>>>>>)"),
+    ]
+    assert all(d.is_error for d in diags)

@@ -35,11 +35,14 @@ def _tree_digest(h: hashlib._Hash, root: Path, label: str) -> None:
         if any(part.startswith(".") or part == "__pycache__" for part in rel.split("/")):
             continue
         h.update(f"{label}:{rel}:".encode())
-        st = path.stat()
-        if st.st_size > LARGE_FILE:
-            h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
-        else:
-            h.update(hashlib.sha256(path.read_bytes()).digest())
+        try:
+            st = path.stat()
+            if st.st_size > LARGE_FILE:
+                h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
+            else:
+                h.update(hashlib.sha256(path.read_bytes()).digest())
+        except OSError:  # reading the notes reports it, at the file
+            h.update(b"unreadable")
 
 
 @functools.cache
@@ -80,7 +83,13 @@ def fingerprint(config: BuildConfig, inputs: str) -> str:
     """The inputs with the lock as it is now: read before a build, and again after it
     wrote the lock, without reading the notes twice."""
     lock = config.lock_path
-    lock_bytes = lock.read_bytes() if lock.exists() else b"no lock"
+    try:
+        # Never open anything but a regular file: a pipe would block the build.
+        lock_bytes = lock.read_bytes() if lock.is_file() else f"not a file: {lock.exists()}"
+    except OSError:
+        lock_bytes = b"unreadable"
+    if isinstance(lock_bytes, str):
+        lock_bytes = lock_bytes.encode()
     return hashlib.sha256(inputs.encode() + lock_bytes).hexdigest()
 
 

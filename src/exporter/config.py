@@ -31,6 +31,26 @@ class BuildConfig:
     paper: str = "a4"
     workers: int | None = None
     styles: Path = field(default_factory=default_styles)
+    # The part of `notes` this build reads ("upsc/gs2/"), when it was asked for a folder
+    # inside a notes folder that has a lock: see `__post_init__`.
+    scope: str = ""
+
+    def __post_init__(self) -> None:
+        """`--notes notes/upsc` inside a notes folder that already has a lock builds that
+        part of it: the same identities and decks as the whole, one lock beside the
+        whole, nothing written among the notes. `notes` then names the whole folder."""
+        if self.scope:
+            return
+        asked = Path(os.path.abspath(self.notes))
+        for folder in asked.parents:
+            if folder.parent == folder:
+                break
+            if lock_beside(folder).exists() or lock_beside(folder).is_symlink():
+                scope = asked.relative_to(folder).as_posix() + "/"
+                up = os.path.join(self.notes, *[".."] * scope.count("/"))
+                object.__setattr__(self, "notes", Path(os.path.normpath(up)))
+                object.__setattr__(self, "scope", scope)
+                return
 
     @property
     def worker_count(self) -> int:
@@ -39,17 +59,19 @@ class BuildConfig:
 
     @property
     def source_name(self) -> str:
-        return self.notes.resolve().name or "notes"
+        return Path(os.path.abspath(self.notes)).name or "notes"
 
     @property
     def name(self) -> str:
         """Output file stem: the notes folder's name (`notes` → `dist/notes.apkg`), with
-        the tags of a subset build, so a subset never overwrites the whole deck."""
+        the folder of a part build (`notes-upsc-gs2`) and the tags of a subset build
+        (`notes--mains`), so neither overwrites the whole deck."""
+        stem = self.source_name
+        if self.scope:
+            stem += "-" + "-".join(safe_words(self.scope.strip("/").split("/")))
         if not self.tags:
-            return self.source_name
-        words = sorted({t.lstrip("#") for t in self.tags})
-        suffix = "-".join(re.sub(r"[^\w-]+", "_", t) for t in words)
-        return f"{self.source_name}--{suffix}"
+            return stem
+        return f"{stem}--{'-'.join(safe_words(sorted({t.lstrip('#') for t in self.tags})))}"
 
     @property
     def root_deck(self) -> str:
@@ -59,8 +81,9 @@ class BuildConfig:
         """The command line that asks for this build, for messages that say how to
         repeat it (a stale `--tag` deck, say)."""
         words = ["python build.py build"]
-        if self.notes != Path("notes"):
-            words.append(f"--notes {shlex.quote(str(self.notes))}")
+        notes = self.notes / self.scope if self.scope else self.notes
+        if notes != Path("notes"):
+            words.append(f"--notes {shlex.quote(str(notes))}")
         if self.out != Path("dist"):
             words.append(f"--out {shlex.quote(str(self.out))}")
         if set(self.formats) != set(NAMES):
@@ -74,6 +97,19 @@ class BuildConfig:
 
     @property
     def lock_path(self) -> Path:
-        """The lock sits beside the notes folder, not in it: the notes are only read."""
-        folder = self.notes.resolve()
-        return folder.parent / f"{self.source_name}.lock.json"
+        """The lock sits beside the notes folder, not in it: the notes are only read. A
+        notes folder that is a link keeps its lock beside the link, where it was made."""
+        return lock_beside(Path(os.path.abspath(self.notes)))
+
+    @property
+    def read_from(self) -> Path:
+        """The folder whose notes this build reads: the notes folder, or its part."""
+        return self.notes / self.scope if self.scope else self.notes
+
+
+def lock_beside(folder: Path) -> Path:
+    return folder.parent / f"{folder.name}.lock.json"
+
+
+def safe_words(words: list[str]) -> list[str]:
+    return [re.sub(r"[^\w-]+", "_", w) for w in words]

@@ -24,6 +24,7 @@ import base64
 import dataclasses
 import hashlib
 import json
+import stat
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
@@ -41,6 +42,8 @@ SIMILAR_QUESTION = 0.6
 # Pairs compared in the last, anywhere pass; beyond it (a mass rename and rewrite) the
 # leftovers are new facts rather than a minutes-long build.
 ANYWHERE_BUDGET = 250_000
+# Below the same-file and same-section bonuses (0.02, 0.01): closeness only breaks ties.
+TIE_WEIGHT = 0.004
 
 
 @dataclass(frozen=True)
@@ -97,18 +100,101 @@ class Lock:
 
     @classmethod
     def loads(cls, text: str) -> Lock:
-        data = json.loads(text)
-        if not isinstance(data, dict) or data.get("version") != LOCK_VERSION:
-            raise ValueError(f"unsupported lock file version {data.get('version')!r}")
-        entries = tuple(LockEntry(**e) for e in data.get("facts", []))
-        stamps = {k: (v["hash"], int(v["mtime"])) for k, v in data.get("stamps", {}).items()}
+        """The lock, checked field by field: a lock read wrongly gives every card a new
+        identity, so anything but the shape this module writes is refused (`LockError`)."""
+        try:
+            data = json.loads(text, parse_constant=_no_constant)
+        except ValueError as exc:
+            raise LockError(f"not valid JSON ({exc})") from exc
+        if not isinstance(data, dict):
+            raise LockError(f"the top level is a {type(data).__name__}, not an object")
+        if data.get("version") != LOCK_VERSION:
+            raise LockError(f"unsupported lock file version {data.get('version')!r}")
+        facts = data.get("facts")
+        if not isinstance(facts, list):
+            raise LockError("it has no list of facts")
+        if not facts:
+            raise LockError("its list of facts is empty (a build never writes one so)")
+        entries = tuple(_entry(e, i) for i, e in enumerate(facts))
+        stamps_data = data.get("stamps", {})
+        if not isinstance(stamps_data, dict):
+            raise LockError("'stamps' is not an object")
+        stamps = {}
+        for key, value in stamps_data.items():
+            where = f"stamps.{key}"
+            if not isinstance(value, dict):
+                raise LockError(f"{where} is not an object")
+            stamps[key] = (_field(value, "hash", str, where), _field(value, "mtime", int, where))
         return cls(entries, stamps)
 
 
+class LockError(ValueError):
+    """The lock file is not one this build can trust."""
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number a lock holds")
+
+
+FIELDS: dict[str, type] = {
+    "guid": str,
+    "path": str,
+    "context": str,
+    "kind": str,
+    "question": str,
+    "answer": str,
+    "hash": str,
+    "mtime": int,
+}
+OPTIONAL_FIELDS: dict[str, type] = {"anchor": str, "removed": bool, "marked": str}
+
+
+def _field(data: dict[str, Any], name: str, kind: type, where: str) -> Any:
+    value = data.get(name)
+    # bool is an int to Python, never to the lock.
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        shown = "missing" if name not in data else f"a {type(value).__name__}"
+        raise LockError(f"{where}.{name} is {shown}, not a {kind.__name__}")
+    return value
+
+
+def _entry(data: Any, i: int) -> LockEntry:
+    where = f"facts[{i}]"
+    if not isinstance(data, dict):
+        raise LockError(f"{where} is not an object")
+    unknown = sorted(set(data) - set(FIELDS) - set(OPTIONAL_FIELDS))
+    if unknown:
+        raise LockError(f"{where} has unknown fields {', '.join(unknown)}")
+    values = {name: _field(data, name, kind, where) for name, kind in FIELDS.items()}
+    for name, kind in OPTIONAL_FIELDS.items():
+        if name in data:
+            values[name] = _field(data, name, kind, where)
+    if not values["guid"]:
+        raise LockError(f"{where}.guid is empty")
+    return LockEntry(**values)
+
+
 def read_lock(path: Path) -> Lock:
-    if not path.exists():
+    """The lock at `path`, or an empty one when there is none yet. Anything else that
+    stands there (a dangling link, a folder, a pipe, unreadable bytes) is a `LockError`,
+    never "no lock": that would give every card a new identity."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise LockError("it is a link to a file that does not exist") from None
         return Lock()
-    return Lock.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise LockError(f"it cannot be read ({exc.strerror})") from exc
+    if not stat.S_ISREG(info.st_mode):
+        raise LockError("it is not a regular file")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise LockError(f"it cannot be read ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise LockError(f"it is not UTF-8 text ({exc.reason})") from exc
+    return Lock.loads(text)
 
 
 @dataclass(frozen=True)
@@ -184,6 +270,12 @@ def _similarity(a: str, b: str) -> float:
     return matcher.ratio()
 
 
+def _closeness(a: str, b: str) -> float:
+    """How alike two texts are, 0 to 1, without the cut-offs of `_similarity`: used only
+    to choose among candidates that already match."""
+    return SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
 def _text(fact_or_entry: Fact | LockEntry) -> str:
     if isinstance(fact_or_entry, Fact):
         return f"{fact_or_entry.plain_question} {fact_or_entry.plain_answer}"
@@ -234,6 +326,17 @@ def match(facts: list[Fact], entries: Iterable[LockEntry]) -> dict[int, LockEntr
             0.01 if " › ".join(fact.context) == entry.context else 0
         )
 
+    def same_question(f: Fact, e: LockEntry) -> float:
+        """Questions repeat across sections ("Significance" under each treaty): among
+        several, the one whose answer and heading path are closest is this fact's, so
+        renaming both headings and editing both answers cannot swap their cards."""
+        return (
+            1
+            + near(f, e)
+            + TIE_WEIGHT * _closeness(f.plain_answer, e.answer)
+            + TIE_WEIGHT * _closeness(" › ".join(f.context), e.context)
+        )
+
     def same_answer(f: Fact, e: LockEntry) -> float:
         s = _similarity(f.plain_question, e.question)
         return s + near(f, e) if s >= SIMILAR_QUESTION else 0
@@ -255,7 +358,7 @@ def match(facts: list[Fact], entries: Iterable[LockEntry]) -> dict[int, LockEntr
             lambda f, ix=exact: ix.get((f.plain_question, f.plain_answer), []),
             lambda f, e: 1 + near(f, e),
         )
-        run(lambda f, ix=questions: ix.get(f.plain_question, []), lambda f, e: 1 + near(f, e))
+        run(lambda f, ix=questions: ix.get(f.plain_question, []), same_question)
     unpinned = [e for e in live if not e.anchor]
     answers = index(unpinned, lambda e: e.answer or None)
     places = index(unpinned, lambda e: (e.path, e.context))
@@ -273,13 +376,18 @@ def resolve(
     lock: Lock,
     now: Callable[[], int],
     stamps: Mapping[str, str] | None = None,
+    scope: str = "",
 ) -> tuple[Deck, Lock, Report]:
     """Give every fact its GUID and mtime; return the updated lock and what changed.
 
     The clock is read only when something changed, and every new mtime is later than the
-    one it replaces, so Anki's default import applies exactly the edits."""
+    one it replaces, so Anki's default import applies exactly the edits. A build of one
+    folder of the notes (`scope`, "upsc/") matches only the lock's facts in it and keeps
+    the others exactly as they were: they are not removed, only not read."""
     facts = list(deck.facts)
-    matched = match(facts, lock.entries)
+    outside = [e for e in lock.entries if not e.path.startswith(scope)]
+    inside = [e for e in lock.entries if e.path.startswith(scope)]
+    matched = match(facts, inside)
     taken = {e.guid for e in lock.entries}
     clock: list[int] = []
 
@@ -322,7 +430,8 @@ def resolve(
             )
         )
     claimed = {e.guid for e in matched.values()}
-    for entry in lock.entries:
+    entries += outside
+    for entry in inside:
         if entry.guid in claimed:
             continue
         if not entry.removed:

@@ -58,10 +58,10 @@ def load(
     told (`build` after success; `check` and dry runs never)."""
     root = config.notes
     diagnostics: list[Diagnostic] = []
-    if not root.is_dir():
+    if not config.read_from.is_dir():
         diagnostics.append(
             error(
-                display_path(root),
+                display_path(config.read_from),
                 1,
                 1,
                 "notes folder not found",
@@ -69,11 +69,12 @@ def load(
             )
         )
         return Deck(config.name), diagnostics
-    paths = find_notes(root)
-    if not paths:
+    paths, unreadable = find_notes(config.read_from)
+    diagnostics.extend(unreadable)
+    if not paths and not unreadable:
         diagnostics.append(
             error(
-                display_path(root),
+                display_path(config.read_from),
                 1,
                 1,
                 "no notes found (no *.md files)",
@@ -207,9 +208,11 @@ def read_lock(config: BuildConfig) -> tuple[Lock | None, list[Diagnostic]]:
                 display_path(path),
                 1,
                 1,
-                f"lock file is unreadable: {exc}",
-                "restore it from version control; deleting it gives every card a new "
-                "identity (duplicates in Anki)",
+                f"the lock file cannot be used: {exc}",
+                "nothing was built and the lock is untouched; restore it from version "
+                f"control (git checkout -- {display_path(path)}) or a backup. Only if it "
+                "is lost for good, move it away and build again: every card then gets a "
+                "new identity and Anki duplicates them",
             )
         ]
 
@@ -297,7 +300,7 @@ def build(
         return BuildResult(deck, diags, ok=False, counts=counts_of(deck))
 
     stamps = {k: v for e in chosen for k, v in e.signatures(config).items()}
-    deck, new_lock, report = identity.resolve(deck, lock, now, stamps)
+    deck, new_lock, report = identity.resolve(deck, lock, now, stamps, config.scope)
     subset = select_tags(deck, config.tags)
     if config.tags and not subset.facts:
         diags = sort_unique([*diags, no_match(deck, config)])
@@ -320,7 +323,7 @@ def build(
             return BuildResult(subset, diags, ok=False, report=report, counts=counts_of(subset))
         lock_text = new_lock.dumps()
         old_text = config.lock_path.read_text("utf-8") if config.lock_path.exists() else None
-        if lock_text != old_text:
+        if lock_text != old_text and new_lock.entries:
             tmp = stage(config.lock_path, made)
             tmp.write_text(lock_text, encoding="utf-8")
             staged.append((tmp, config.lock_path))

@@ -41,15 +41,34 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def find_notes(root: Path) -> list[Path]:
-    """Every `*.md` below root in a stable order, skipping hidden files and folders."""
-    found = []
-    for path in root.rglob("*.md"):
-        parts = path.relative_to(root).parts
-        if any(p.startswith(".") for p in parts) or not path.is_file():
-            continue
-        found.append(path)
-    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+def find_notes(root: Path) -> tuple[list[Path], list[Diagnostic]]:
+    """Every `*.md` below root in a stable order, skipping hidden files and folders; a
+    folder that cannot be read is an error, never a silent skip (its facts would be
+    reported removed, and a sync would delete their cards)."""
+    found: list[Path] = []
+    diagnostics: list[Diagnostic] = []
+
+    def unreadable(exc: OSError) -> None:
+        where = Path(exc.filename) if exc.filename else root
+        diagnostics.append(
+            error(
+                display_path(where),
+                1,
+                1,
+                f"cannot read this folder: {exc.strerror or exc}",
+                "make it readable (chmod u+rx), or move it out of the notes folder",
+            )
+        )
+
+    for folder, dirs, files in os.walk(root, onerror=unreadable):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in files:
+            path = Path(folder) / name
+            if name.startswith(".") or not name.endswith(".md") or not path.is_file():
+                continue
+            found.append(path)
+    found.sort(key=lambda p: p.relative_to(root).as_posix())
+    return found, sorted(diagnostics)
 
 
 def decode(data: bytes, display: str) -> tuple[str | None, list[Diagnostic]]:
@@ -180,6 +199,36 @@ def split_front_matter(text: str, display: str) -> tuple[dict[str, Any], str, li
     return clean, body, diags
 
 
+CONFLICT_START = re.compile(r"^<{7}(?: |$)")
+CONFLICT_MIDDLE = re.compile(r"^(?:={7}|\|{7}(?: .*)?)$")
+CONFLICT_END = re.compile(r"^>{7}(?: |$)")
+
+
+def conflict_markers(text: str, display: str) -> list[Diagnostic]:
+    """Git's merge-conflict lines: a merged note holding both sides of a conflict would
+    otherwise build, with both versions of each fact. `=======` alone is also a heading
+    underline in Markdown, so it counts only between `<<<<<<<` and `>>>>>>>`."""
+    out = []
+    inside = False
+    for number, line in enumerate(text.split("\n"), 1):
+        if CONFLICT_START.match(line):
+            inside = True
+        elif not (CONFLICT_END.match(line) or (inside and CONFLICT_MIDDLE.match(line))):
+            continue
+        elif CONFLICT_END.match(line):
+            inside = False
+        out.append(
+            error(
+                display,
+                number,
+                1,
+                f"a git conflict marker ({line[:7]})",
+                "resolve the merge conflict: keep one side, delete the marker lines",
+            )
+        )
+    return out
+
+
 def yaml_problem(raw: str) -> yaml.YAMLError:
     """The pure-Python loader's account of a YAML error: it points at the line and column
     a person must fix, where libyaml often points past them."""
@@ -219,6 +268,7 @@ def read_source(root: Path, path: Path) -> tuple[Source | None, list[Diagnostic]
     text, diags = decode(data, display)
     if text is None:
         return None, diags
+    diags += conflict_markers(text, display)
     meta, body, fm_diags = split_front_matter(text, display)
     return (
         Source(
