@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 # A heading within this many points of the top of the content area starts the page.
 AT_TOP = 2.0
+# Space between a note's last line and a tag index drawn below it on the same page.
+INDEX_GAP = 12 * 72 / 25.4
 
 
 def page_ranges(pages: list[int]) -> str:
@@ -135,11 +137,14 @@ def assemble(renderer: Renderer, deck: Deck, parts: list[Part], self_test: bool)
         starts.append(page)
         page += part.pages
     tail: Part | None
+    below: float | None = None  # the index fits under the last note: drawn this far down
     if self_test:
         tail, tail_name = renderer.answer_key(deck), "Answer key"
     else:
         entries = tag_index(deck, parts, starts)
         tail, tail_name = (renderer.index(entries) if entries else None), "Tag index"
+        if tail is not None and parts:
+            below = room_below(parts[-1], tail)
 
     prefix = "Self-test · " if self_test else ""
     running: list[dict[str, Any]] = [{"stamp": False}] * front_pages
@@ -148,7 +153,7 @@ def assemble(renderer: Renderer, deck: Deck, parts: list[Part], self_test: bool)
             {"stamp": True, "left": prefix + note.title, "right": head}
             for head in section_heads(note, part)
         ]
-    if tail is not None:
+    if tail is not None and below is None:
         heads = (
             in_force(tail, [(f"k-{i}", n.title) for i, n in enumerate(deck.notes)])
             if self_test
@@ -159,11 +164,14 @@ def assemble(renderer: Renderer, deck: Deck, parts: list[Part], self_test: bool)
     overlay = renderer.overlay(running)
 
     writer = PdfWriter()
-    for part in [p for p in (front, *parts, tail) if p is not None]:
+    for part in [p for p in (front, *parts, tail if below is None else None) if p is not None]:
         for pdf_page in PdfReader(io.BytesIO(part.pdf)).pages:
             writer.add_page(pdf_page)
     stamps = PdfReader(io.BytesIO(overlay.pdf)).pages
     stamp(writer, [(writer.pages[i], stamps[i]) for i, e in enumerate(running) if e["stamp"]])
+    if tail is not None and below is not None:
+        page -= 1
+        stamp(writer, [(writer.pages[page], PdfReader(io.BytesIO(tail.pdf)).pages[0], below)])
     if front is not None:
         link_contents(writer, front, contents(deck, parts, front_pages))
         writer.add_outline_item(title="Contents", page_number=0)
@@ -184,6 +192,16 @@ def assemble(renderer: Renderer, deck: Deck, parts: list[Part], self_test: bool)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def room_below(last: Part, index: Part) -> float | None:
+    """How far down to draw a one-page index so that it sits under the last note's last
+    line, or None when it does not fit there."""
+    if index.pages != 1 or "end" not in index.boxes or last.anchors.get("end") != last.pages - 1:
+        return None
+    start = last.boxes["end"][1] + INDEX_GAP
+    height = index.boxes["end"][1] - index.top
+    return round(start - index.top, 2) if start + height <= last.bottom else None
 
 
 def link_contents(writer: Any, front: Part, entries: list[dict[str, Any]]) -> None:
@@ -212,13 +230,20 @@ def link_contents(writer: Any, front: Part, entries: list[dict[str, Any]]) -> No
 
 
 def stamp(writer: Any, pairs: list[tuple[Any, Any]]) -> None:
-    """Draw each overlay page (running head, page number) over its page.
+    """Draw each overlay page (running head, page number) over its page; a third item in
+    a pair moves the overlay that many points down.
 
     pypdf's `merge_page` parses both pages' drawing operators to merge them: a second a
     hundred pages. Here each overlay page becomes a form XObject that the page draws last,
     and the page's own drawing is fenced with q/Q so its coordinate changes stay inside:
     nothing is parsed. (`_add_object` is pypdf's only way to add a new object.)"""
-    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
+    from pypdf.generic import (
+        ArrayObject,
+        DecodedStreamObject,
+        DictionaryObject,
+        FloatObject,
+        NameObject,
+    )
 
     def stream(data: bytes) -> Any:
         obj = DecodedStreamObject()
@@ -226,7 +251,7 @@ def stamp(writer: Any, pairs: list[tuple[Any, Any]]) -> None:
         return obj
 
     opening = writer._add_object(stream(b"q\n"))
-    for page, over in pairs:
+    for page, over, *down in pairs:
         drawn = over["/Contents"].get_object()
         pieces = drawn if isinstance(drawn, ArrayObject) else [drawn]
         form = stream(b"\n".join(p.get_object().get_data() for p in pieces)).flate_encode()
@@ -238,6 +263,10 @@ def stamp(writer: Any, pairs: list[tuple[Any, Any]]) -> None:
                 NameObject("/Resources"): over["/Resources"].clone(writer),
             }
         )
+        if down:
+            form[NameObject("/Matrix")] = ArrayObject(
+                FloatObject(v) for v in (1, 0, 0, 1, 0, -down[0])
+            )
         if "/Resources" not in page:
             page[NameObject("/Resources")] = DictionaryObject()
         resources = page["/Resources"].get_object()

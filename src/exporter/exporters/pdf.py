@@ -55,7 +55,7 @@ PT_PER_PX = 0.75  # CSS pixels are 1/96 in, PDF points 1/72
 class Part:
     """One rendered piece of a sheet: `anchors` gives the page (from 0) each id first
     appears on, `boxes` its box there (x0, y0, x1, y1 in points from the page's top left),
-    `top` the top of the pages' content area in points."""
+    `top` and `bottom` the top and bottom of the pages' content area in points."""
 
     pdf: bytes
     pages: int
@@ -63,6 +63,7 @@ class Part:
     missing: tuple[str, ...] = ()
     boxes: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
     top: float = 0.0
+    bottom: float = 0.0
 
 
 def environment() -> jinja2.Environment:
@@ -203,13 +204,15 @@ class Engine:
                 for name, box in page.anchors.items():
                     anchors[name] = i
                     boxes[name] = tuple(round(v * PT_PER_PX, 2) for v in box)  # type: ignore[assignment]
-            top = (
-                round(document.pages[0]._page_box.content_box_y() * PT_PER_PX, 2)
-                if document.pages
-                else 0.0
-            )
+            top = bottom = 0.0
+            if document.pages:
+                box = document.pages[0]._page_box
+                top = round(box.content_box_y() * PT_PER_PX, 2)
+                bottom = round((box.content_box_y() + box.height) * PT_PER_PX, 2)
             pdf = document.write_pdf(pdf_identifier=b"exporter-sheet")
-        return Part(pdf, len(document.pages), anchors, tuple(missing.characters), boxes, top)
+        return Part(
+            pdf, len(document.pages), anchors, tuple(missing.characters), boxes, top, bottom
+        )
 
 
 _FONT_CONFIG: Any = None
@@ -384,6 +387,7 @@ class Renderer:
             tuple(meta["missing"]),
             boxes,  # type: ignore[arg-type]
             meta.get("top", 0.0),
+            meta.get("bottom", 0.0),
         )
 
     def store(self, key: str, part: Part) -> Part:
@@ -394,6 +398,7 @@ class Renderer:
             "missing": list(part.missing),
             "boxes": part.boxes,
             "top": part.top,
+            "bottom": part.bottom,
         }
         write_atomic(self.cache / f"{key}.pdf", part.pdf)
         write_atomic(self.cache / f"{key}.json", json.dumps(meta, sort_keys=True).encode())
