@@ -169,3 +169,22 @@ def test_summary_names_few_note_sheets_and_counts_many(tmp_path, monkeypatch):
         "built 100 notes, 9 facts, 12 cards → dist/notes.apkg, dist/notes.pdf, "
         "100 note sheets in dist/sheets/"
     )
+
+
+def test_terminal_escapes_from_notes_never_reach_the_terminal(tmp_path):
+    from .conftest import write_note
+
+    notes = tmp_path / "notes"
+    write_note(
+        notes,
+        "n.md",
+        "- Red \x1b[31malert\x1b]0;pwned\x07 here :: yes\n- Rev \u202eerse :: two\n- q :: a\n"
+        "- q :: a\n",
+    )
+    result = CliRunner().invoke(
+        main, ["build", "--notes", str(notes), "--out", str(tmp_path / "d"), "--format", "apkg"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output and "\x07" not in result.output
+    assert "\u202e" not in result.output
+    assert "Red \\x1b[31malert" in result.output and "\\u202e" in result.output

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import unicodedata
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -23,7 +24,26 @@ from .sources import display_path
 
 def print_diagnostics(diagnostics: tuple[Diagnostic, ...] | list[Diagnostic]) -> None:
     for d in diagnostics:
-        click.echo(d.format(), err=True)
+        click.echo(printable(d.format()), err=True)
+
+
+# Bidirectional overrides reorder what the terminal shows; C0/C1 controls (ESC) drive it.
+BIDI_CONTROLS = set(range(0x202A, 0x202F)) | set(range(0x2066, 0x206A))
+
+
+def printable(line: str) -> str:
+    """A line for the terminal with every control character from a note written as an
+    escape (`\\x1b`), so a note cannot move the cursor, recolour or retitle the terminal."""
+    if line.isprintable():
+        return line
+    return "".join(
+        f"\\x{ord(c):02x}"
+        if unicodedata.category(c) == "Cc" and c != "\t"
+        else f"\\u{ord(c):04x}"
+        if ord(c) in BIDI_CONTROLS
+        else c
+        for c in line
+    )
 
 
 def plural(n: int, word: str) -> str:
@@ -106,10 +126,10 @@ def print_result(result: BuildResult, config: BuildConfig) -> None:
     print_diagnostics(result.diagnostics)
     if result.ok and not result.up_to_date:
         for line in report_lines(result.report, config.notes):
-            click.echo(line)
+            click.echo(printable(line))
     if result.ok:
         for line in result.advice:
-            click.echo(line)
+            click.echo(printable(line))
     click.echo(summary(result, config))
 
 
@@ -213,7 +233,7 @@ def build_command(
     )
     with progress_line() as progress:
         try:
-            result = build(config, progress)
+            result = build(config, progress, on_wait=lambda m: click.echo(m, err=True))
         except OSError as exc:
             where = f" {exc.filename}" if exc.filename else ""
             raise click.ClickException(

@@ -13,7 +13,6 @@ import dataclasses
 import difflib
 import multiprocessing
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cache, exporters, identity, manifest
+from . import cache, exporters, identity, manifest, publish
 from .config import BuildConfig
 from .diagnostics import Diagnostic, Severity, error, has_errors, sort_unique, warning
 from .identity import Lock, Report
@@ -267,7 +266,19 @@ def build(
     config: BuildConfig,
     progress: Progress | None = None,
     now: Callable[[], int] = lambda: int(time.time()),
+    on_wait: Callable[[str], None] | None = None,
 ) -> BuildResult:
+    """Build the outputs and update the lock, or change nothing: see `publish`. One
+    build at a time per notes lock and output folder; `on_wait` hears when another is
+    running. A dry run takes no lock: it writes nothing."""
+    if config.dry_run:
+        return _build(config, progress, now)
+    with publish.exclusive([config.lock_path.parent, config.out], on_wait):
+        publish.recover(config.out, config.lock_path)
+        return _build(config, progress, now)
+
+
+def _build(config: BuildConfig, progress: Progress | None, now: Callable[[], int]) -> BuildResult:
     names = config.formats or exporters.NAMES
     chosen = [exporters.get(name) for name in names]
     content = cache.content_digest(config)
@@ -309,35 +320,63 @@ def build(
     if config.dry_run:
         return BuildResult(subset, diags, report=report, counts=counts_of(subset), advice=advice)
 
-    made: list[Path] = []
-    staged: list[tuple[Path, Path]] = []
-    done = False
+    publication = publish.Publication(config.out)
     try:
-        make_folder(config.out, made)
+        publication.folder(config.out)
         for exporter in chosen:
-            for final in exporter.targets(subset, config):
-                staged.append((stage(final, made), final))
-            result = exporter.export(subset, config, {f: t for t, f in staged}, progress)
+            paths = {final: publication.stage(final) for final in exporter.targets(subset, config)}
+            result = exporter.export(subset, config, paths, progress)
             diags = sort_unique([*diags, *result.diagnostics])
         if has_errors(diags, config.strict):
             return BuildResult(subset, diags, ok=False, report=report, counts=counts_of(subset))
         lock_text = new_lock.dumps()
-        old_text = config.lock_path.read_text("utf-8") if config.lock_path.exists() else None
+        old_text = config.lock_path.read_text("utf-8") if config.lock_path.is_file() else None
         if lock_text != old_text and new_lock.entries:
-            tmp = stage(config.lock_path, made)
-            tmp.write_text(lock_text, encoding="utf-8")
-            staged.append((tmp, config.lock_path))
-        for tmp, final in staged:
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, final)
-        done = True
+            publication.stage(config.lock_path).write_text(lock_text, encoding="utf-8")
+        outputs = [p for p in publication.targets if p != config.lock_path]
+        publication.commit()
     finally:
-        for tmp, _ in staged:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-        if not done:
-            remove_folders(made)
-    outputs = [final for _, final in staged if final != config.lock_path]
+        publication.abandon()
+
+    counts = counts_of(subset)
+    try:
+        stale = remember(config, chosen, state, outputs, content, diags, counts, inputs)
+        parsed.flush()
+    except OSError as exc:
+        # The outputs and the lock are in place: say so, rather than "nothing changed".
+        stale = []
+        where = exc.filename or config.out / ".cache"
+        diags = sort_unique(
+            [
+                *diags,
+                warning(
+                    display_path(Path(where)),
+                    1,
+                    1,
+                    f"the outputs were written, but the build's records could not be "
+                    f"saved: {exc.strerror or exc}",
+                    "the next build redoes the work; check the output folder's free space",
+                ),
+            ]
+        )
+    return BuildResult(
+        subset, diags, tuple(outputs), report=report, counts=counts, advice=(*advice, *stale)
+    )
+
+
+def remember(
+    config: BuildConfig,
+    chosen: list[exporters.Exporter],
+    state: cache.State | None,
+    outputs: list[Path],
+    content: str,
+    diags: tuple[Diagnostic, ...],
+    counts: tuple[int, int, int],
+    inputs: str,
+) -> list[str]:
+    """After the outputs are in place: tidy the folders the exporters own, record what
+    was built (for the stale report and the next no-op check), prune the caches. Returns
+    the stale-output lines."""
     owned = [folder for e in chosen for folder in e.folders(config)]
     if state:
         remove_stale(config.out, owned, state, outputs)
@@ -345,17 +384,13 @@ def build(
     recorded = manifest.load(config.out)
     stale = manifest.stale(recorded, whole, content)
     manifest.update(config.out, recorded, whole, content, config.command())
-    counts = counts_of(subset)
-    parsed.flush()
     every_cache = [sub for name in exporters.NAMES for sub in exporters.get(name).cache_folders()]
     cache.prune(config.out / ".cache", time.time(), every_cache)
     # Warnings are kept with the state, so an unchanged rebuild still shows them.
     warnings = [{**dataclasses.asdict(d), "severity": d.severity.value} for d in diags]
     summary = {"counts": counts, "warnings": warnings, "stale": stale}
     cache.save_state(config, cache.fingerprint(config, inputs), outputs, summary)
-    return BuildResult(
-        subset, diags, tuple(outputs), report=report, counts=counts, advice=(*advice, *stale)
-    )
+    return stale
 
 
 def remove_stale(out: Path, owned: list[Path], state: cache.State, outputs: list[Path]) -> None:
@@ -378,30 +413,3 @@ def remove_stale(out: Path, owned: list[Path], state: cache.State, outputs: list
                     if parent in (out, folder):
                         break
                     parent.rmdir()
-
-
-def make_folder(path: Path, made: list[Path]) -> None:
-    """Create `path` and its missing parents, recording each, so a failed build can
-    take away every folder it made."""
-    missing = []
-    for folder in [path, *path.parents]:
-        if folder.is_dir():
-            break
-        missing.append(folder)
-    for folder in reversed(missing):
-        folder.mkdir(exist_ok=True)
-        made.append(folder)
-
-
-def remove_folders(made: list[Path]) -> None:
-    for folder in reversed(made):
-        with contextlib.suppress(OSError):
-            folder.rmdir()
-
-
-def stage(final: Path, made: list[Path]) -> Path:
-    """A temporary file beside `final`, so the rename into place is atomic."""
-    make_folder(final.parent, made)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
-    os.close(fd)
-    return Path(tmp)
