@@ -230,7 +230,7 @@ def test_round_trip_through_anki_keeps_history(tmp_path, notes, collection):
 
     # The build's advice for removed facts finds exactly that note in Anki.
     search = second.advice[-1].strip()
-    assert search.startswith('"dupe:')
+    assert search.startswith('"Source:*<!--exporter:')
     (found,) = collection.find_notes(search)
     assert collection.get_note(found)["Front"] == "A fact to delete"
 

@@ -168,6 +168,9 @@ def split_front_matter(text: str, display: str) -> tuple[dict[str, Any], str, li
                 )
             )
             continue
+        if key == "deck" and (problem := deck_problem(str(value))):
+            diags.append(error(display, line, 1, problem, DECK_HINT))
+            continue
         if key == "tags":
             value = [value] if isinstance(value, str) else value
             if not all(isinstance(t, (str, int)) for t in value):
@@ -237,6 +240,23 @@ def yaml_problem(raw: str) -> yaml.YAMLError:
     except yaml.YAMLError as exc:
         return exc
     return yaml.YAMLError("front matter could not be read")
+
+
+# Anki refuses a whole package holding a deck nested deeper than this (measured with the
+# anki library: 11 levels import, 12 do not).
+MAX_DECK_LEVELS = 11
+DECK_HINT = "write a deck like UPSC::GS2::Polity: words, at most 11 levels"
+
+
+def deck_problem(name: str) -> str | None:
+    """Why Anki would refuse or rewrite this deck name, if it would. `<` and `>` are
+    refused too: Anki shows deck names in its own HTML screens."""
+    levels = [p.strip() for p in name.split("::")]
+    if any(c in name for c in "<>"):
+        return f"deck '{name}' holds '<' or '>'"
+    if len(levels) > MAX_DECK_LEVELS:
+        return f"deck '{name}' is {len(levels)} levels deep; Anki allows {MAX_DECK_LEVELS}"
+    return None
 
 
 def valid_tag(tag: str) -> bool:

@@ -32,7 +32,7 @@ from markdown.util import STX, AtomicString
 
 from .diagnostics import Diagnostic, error, warning
 from .model import Cloze, Fact, Kind, Media, Note, Section, Segment, content_digest
-from .sources import Source
+from .sources import Source, deck_problem
 
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 BLOCKS = {"p", "ul", "ol", "table", "pre", "blockquote", "div", "hr", "dl"} | HEADINGS
@@ -881,6 +881,16 @@ def parse_note(
     collector.images(root, state)
 
     deck = deck_for(source, root_name)
+    if "deck" not in source.meta and (problem := deck_problem(deck)):
+        diagnostics.append(
+            error(
+                source.display,
+                1,
+                1,
+                f"{problem} (the deck comes from the folder path)",
+                "move the note into a shallower folder, or give it a 'deck:' in its front matter",
+            )
+        )
     file_tags = tuple(normalise_tag(t) for t in source.meta.get("tags", []))
     title = str(source.meta.get("title") or "")
     if not title:

@@ -333,3 +333,92 @@ def test_older_notes_are_updated_once_to_the_new_field_layout(tmp_path, collecti
     assert build(config, now=lambda: old + 20).ok
     again = import_apkg(collection, tmp_path / "dist/cards.apkg")
     assert not again.log.updated and not again.log.new
+
+
+# ------------------------------------------------------------ nothing from a note runs
+HOSTILE_HINTS = """---
+tags: ["<script>alert(1)<!--", "&lt;img/src=x/onerror=alert(2)&gt;", "<svg/onload=alert(3)>"]
+---
+# Hostile
+
+- Alkali {{alkali metal::<img src=x onerror=alert(4)>}} powers batteries
+- It is {{c1::reactive::<script>alert(5)</script>}} in water
+- A {{c1::svg::<svg onload=alert(6)>}} hint
+- Heading tag :: answer <b onclick="alert(7)">bold</b>
+"""
+
+def live_markup(html: str) -> list[str]:
+    """Elements and attributes in card HTML that a webview would run or load: what a
+    browser parses, not what merely reads like markup in escaped text."""
+    from html.parser import HTMLParser
+
+    found: list[str] = []
+
+    class Parser(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag in ("script", "svg", "img", "iframe", "object", "embed"):
+                found.append(tag)
+            for name, value in attrs:
+                if name.startswith("on") or "javascript:" in (value or "").lower():
+                    found.append(f"{tag}[{name}]")
+
+    parser = Parser()
+    parser.feed(html)
+    parser.close()
+    return found
+
+
+def test_hostile_hints_tags_and_html_never_reach_a_card_as_markup(tmp_path, collection):
+    from ..conftest import write_note
+
+    notes = tmp_path / "notes"
+    write_note(notes, "hostile.md", HOSTILE_HINTS)
+    result = run_build(notes, tmp_path / "dist", formats=("apkg",))
+    assert result.ok, [d.format() for d in result.diagnostics]
+    import_apkg(collection, tmp_path / "dist/notes.apkg")
+    cards = [collection.get_card(c) for c in collection.find_cards("")]
+    assert len(cards) == 4
+    for card in cards:
+        for html in (card.question(), card.answer()):
+            assert live_markup(html) == [], html
+    hinted = next(c for c in cards if "Alkali" in c.question())
+    assert "&lt;img src=x onerror=alert(4)&gt;" in hinted.question()
+
+
+def test_a_deck_name_anki_would_refuse_is_an_error_at_its_line(tmp_path):
+    from ..conftest import write_note
+
+    notes = tmp_path / "notes"
+    write_note(notes, "html.md", '---\ndeck: "Chem::<img src=x onerror=alert(1)>"\n---\n- q :: a\n')
+    deep = "::".join(f"L{i}" for i in range(12))
+    write_note(notes, "deep.md", f"---\ntitle: Deep\ndeck: {deep}\n---\n- q2 :: a\n")
+    write_note(notes, "/".join(f"f{i}" for i in range(12)) + "/n.md", "- q3 :: a\n")
+    result = run_build(notes, tmp_path / "dist", formats=("apkg",))
+    assert not result.ok
+    found = sorted((d.path.rsplit("/", 1)[-1], d.line, d.message) for d in result.diagnostics)
+    assert found == [
+        ("deep.md", 3, f"deck '{deep}' is 12 levels deep; Anki allows 11"),
+        ("html.md", 2, "deck 'Chem::<img src=x onerror=alert(1)>' holds '<' or '>'"),
+        (
+            "n.md",
+            1,
+            "deck '" + "::".join(f"f{i}" for i in range(12)) + "' is 12 levels deep; Anki allows"
+            " 11 (the deck comes from the folder path)",
+        ),
+    ]
+    assert not (tmp_path / "dist").exists()
+
+
+def test_the_removal_search_finds_the_removed_note_and_no_live_twin(tmp_path, collection):
+    from ..conftest import write_note
+
+    notes = tmp_path / "notes"
+    write_note(notes, "alpha.md", "# Alpha\n\n- Significance :: ended the war\n")
+    write_note(notes, "beta.md", "# Beta\n\n- Significance :: opened the ports\n")
+    assert run_build(notes, tmp_path / "dist", formats=("apkg",)).ok
+    import_apkg(collection, tmp_path / "dist/notes.apkg")
+    write_note(notes, "alpha.md", "# Alpha\n\nThe treaty is gone from the syllabus.\n")
+    result = run_build(notes, tmp_path / "dist", formats=("apkg",))
+    assert len(result.report.of("removed")) == 1
+    (found,) = collection.find_notes(result.advice[-1].strip())
+    assert collection.get_note(found)["Back"] == "ended the war"

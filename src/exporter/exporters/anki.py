@@ -21,8 +21,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import genanki
-
 from ..config import BuildConfig
 from ..diagnostics import Diagnostic
 from ..identity import LockEntry, Report
@@ -53,7 +51,7 @@ META = '<div class="meta">{{Source}}</div>'
 # mtime (from the lock) changes only when its content does. When `fields_for` changes what
 # it writes for unchanged facts, raise this to the time of that change: every note is then
 # written at least this new, so Anki updates each one once; later edits are newer still.
-FIELDS_SINCE = 1_796_130_000
+FIELDS_SINCE = 1_796_133_700
 
 
 def _front_back(front: str, back: str) -> dict[str, str]:
@@ -86,6 +84,8 @@ def card_css(styles: Path) -> str:
 
 
 def note_types(css: str):
+    import genanki
+
     basic = genanki.Model(
         BASIC_ID,
         "Exporter Basic",
@@ -123,11 +123,12 @@ def note_types(css: str):
 
 
 def cloze_field(fact: Fact) -> str:
-    """The model's cloze parts in Anki's own `{{cN::text::hint}}` syntax."""
+    """The model's cloze parts in Anki's own `{{cN::text::hint}}` syntax. The hint is text
+    from the note: Anki puts it into the card as HTML, so it is escaped here."""
     out = []
     for seg in fact.text:
         if isinstance(seg, Cloze):
-            hint = f"::{seg.hint}" if seg.hint else ""
+            hint = f"::{html.escape(seg.hint)}" if seg.hint else ""
             out.append(f"{{{{c{seg.ord}::{seg.html}{hint}}}}}")
         else:
             out.append(seg)
@@ -204,7 +205,14 @@ def meta_field(fact: Fact) -> str:
     if fact.tags:
         chips = "".join(f'<span class="tag">{html.escape(t)}</span>' for t in fact.tags)
         out += f' <span class="tags">{chips}</span>'
-    return out
+    return out + identity_mark(fact.guid)
+
+
+def identity_mark(guid: str) -> str:
+    """The fact's GUID in an HTML comment: invisible on the card, but found by a search
+    of the Source field, the one way to name this note alone after an import (Anki gives
+    imported notes new ids and has no search by GUID)."""
+    return f"<!--exporter:{guid}-->"
 
 
 def signatures(css: str) -> dict[str, str]:
@@ -272,6 +280,8 @@ class AnkiExporter:
 
         types = note_types(card_css(config.styles))
         rows = Rows()
+        import genanki  # here, not at the top: a no-op build never loads it
+
         decks: dict[str, genanki.Deck] = {}
         for note, fact in ((n, f) for n in deck.notes for f in n.facts):
             gdeck = decks.get(fact.deck)
@@ -370,11 +380,10 @@ def card_ords(fact: Fact) -> tuple[int, ...]:
 
 
 def removed_search(entry: LockEntry) -> str:
-    """Anki's own duplicate search: its note type and first field (compared without
-    HTML), which survive import where note ids do not."""
-    model = {"cloze": CLOZE_ID, "reversed": REVERSED_ID}.get(entry.kind, BASIC_ID)
-    text = (entry.marked or entry.question).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"dupe:{model},{text}"'
+    """A search that finds the removed fact's note and nothing else: its GUID, marked in
+    its Source field (`identity_mark`). Another note with the same question, in another
+    file, is never found by it."""
+    return f'"Source:*{identity_mark(entry.guid)}*"'
 
 
 def stamp_note_types(cursor: sqlite3.Cursor, stamps: Mapping[str, int]) -> None:
