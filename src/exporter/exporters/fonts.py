@@ -1,11 +1,13 @@
 """The sheet's fonts: bundled, never the machine's, so every build draws the same glyphs
 and a missing glyph is caught the same way everywhere.
 
-Text fonts come from `fontpkg-*` Python packages (Fira Sans, IBM Plex Mono, Noto Sans
-Devanagari); the colour emoji font (no package ships
-it) from `styles/fonts/`. During rendering, fontconfig is pointed at a configuration that
-lists only these fonts' folders, so Pango cannot quietly fall back to a system font, and
-which scales bitmap (colour emoji) glyphs to the text size as desktop fontconfig does.
+Text fonts come from `fontpkg-*` Python packages (Fira Sans, IBM Plex Mono, and Noto Sans
+Devanagari, Tamil, Telugu and Arabic); the scripts no package ships (Bengali, Gurmukhi,
+Gujarati, Odia, Kannada, Malayalam, Ol Chiki, Meetei Mayek) and the colour emoji font from
+`styles/fonts/`. Together they cover the scripts of all 22 languages of the Eighth
+Schedule. During rendering, fontconfig is pointed at a configuration that lists only these
+fonts' folders, so Pango cannot quietly fall back to a system font, and which scales bitmap
+(colour emoji) glyphs to the text size as desktop fontconfig does.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 
 EMOJI_FILE = "NotoColorEmoji.ttf"
 NOTDEF_RE = re.compile(r'\.notdef glyph rendered for Unicode string unsupported by fonts: "(.*)"')
+WEIGHTS = ("normal", "bold")
 
 
 @dataclass(frozen=True)
@@ -38,31 +41,94 @@ class Face:
         )
 
 
+@dataclass(frozen=True)
+class Script:
+    """A script of India's languages and the family that draws it: a `fontpkg` package
+    when one exists (`package`, one variable file for both weights), else a static
+    Regular/Bold pair in `styles/fonts/` (`stem`). Static files are preferred where we
+    copy them: WeasyPrint re-instances a variable font each time it embeds it."""
+
+    family: str
+    languages: str
+    package: str = ""
+    stem: str = ""
+
+    def faces(self, styles: Path) -> list[Face]:
+        if self.package:
+            import fontpkg
+
+            variable = fontpkg.path(self.package)
+            return [Face(self.family, variable, weight) for weight in WEIGHTS]
+        folder = styles / "fonts"
+        return [
+            Face(self.family, folder / f"{self.stem}-Regular.ttf"),
+            Face(self.family, folder / f"{self.stem}-Bold.ttf", "bold"),
+        ]
+
+
+# In Unicode block order. Pango takes each character from the first family in the list
+# that has it, so a sign two scripts share (the danda, U+0964) always comes from the same
+# font.
+SCRIPTS = (
+    Script(
+        "Sheet Devanagari",
+        "Hindi, Marathi, Sanskrit, Nepali, Konkani, Bodo, Dogri, Maithili, Sindhi",
+        package="Noto Sans Devanagari",
+    ),
+    Script("Sheet Bengali", "Bengali, Assamese, Manipuri", stem="NotoSansBengali"),
+    Script("Sheet Gurmukhi", "Punjabi", stem="NotoSansGurmukhi"),
+    Script("Sheet Gujarati", "Gujarati", stem="NotoSansGujarati"),
+    Script("Sheet Odia", "Odia", stem="NotoSansOriya"),
+    Script("Sheet Tamil", "Tamil", package="Noto Sans Tamil"),
+    Script("Sheet Telugu", "Telugu", package="Noto Sans Telugu"),
+    Script("Sheet Kannada", "Kannada", stem="NotoSansKannada"),
+    Script("Sheet Malayalam", "Malayalam", stem="NotoSansMalayalam"),
+    Script("Sheet Ol Chiki", "Santali", stem="NotoSansOlChiki"),
+    Script("Sheet Meetei Mayek", "Manipuri", stem="NotoSansMeeteiMayek"),
+    Script("Sheet Arabic", "Urdu, Kashmiri, Sindhi", package="Noto Sans Arabic"),
+)
+
+
 def faces(styles: Path) -> list[Face]:
-    """Static text faces (Fira Sans, IBM Plex Mono): WeasyPrint re-instances a variable
-    font in every render, which costs more than laying out a note. Devanagari's only
-    packaged face is variable; it is used only where Devanagari text is."""
+    """Static Latin faces (Fira Sans, IBM Plex Mono): WeasyPrint re-instances a variable
+    font in every render, which costs more than laying out a note. The packaged script
+    faces are variable, but only the notes written in that script pay for them."""
     import fontpkg
 
     def face(family: str, name: str, weight: str, style: str = "normal") -> Face:
         return Face(family, fontpkg.path(name, weight=weight, style=style), weight, style)
 
-    deva = fontpkg.path("Noto Sans Devanagari")
     out = []
-    for weight in ("normal", "bold"):
+    for weight in WEIGHTS:
         out += [
             face("Sheet Sans", "Fira Sans", weight),
             face("Sheet Sans", "Fira Sans", weight, "italic"),
             face("Sheet Mono", "IBM Plex Mono", weight),
             face("Sheet Mono", "IBM Plex Mono", weight, "italic"),
-            Face("Sheet Devanagari", deva, weight),
         ]
+    for script in SCRIPTS:
+        out += script.faces(styles)
     out.append(Face("Sheet Emoji", styles / "fonts" / EMOJI_FILE))
     return out
 
 
+def family_list(first: str) -> str:
+    """A `font-family` value: `first`, then every script, then the other Latin family
+    (Fira Sans has no box-drawing characters, IBM Plex Mono does), then emoji."""
+    other = "Sheet Mono" if first == "Sheet Sans" else "Sheet Sans"
+    names = [first, *(s.family for s in SCRIPTS), other, "Sheet Emoji"]
+    return ", ".join(f'"{name}"' for name in names)
+
+
 def font_css(styles: Path) -> str:
-    return "\n".join(face.css() for face in faces(styles))
+    """The faces, and the fallback lists as custom properties (`--sheet-sans` for text,
+    `--sheet-mono` for code) so the stylesheets name no script: a new script is one line
+    in SCRIPTS."""
+    families = (
+        f":root {{ --sheet-sans: {family_list('Sheet Sans')}; "
+        f"--sheet-mono: {family_list('Sheet Mono')}; }}"
+    )
+    return "\n".join([*(face.css() for face in faces(styles)), families])
 
 
 def folders(styles: Path) -> list[Path]:
