@@ -188,3 +188,18 @@ def test_terminal_escapes_from_notes_never_reach_the_terminal(tmp_path):
     assert "\x1b" not in result.output and "\x07" not in result.output
     assert "\u202e" not in result.output
     assert "Red \\x1b[31malert" in result.output and "\\u202e" in result.output
+
+
+def test_check_reports_a_character_no_font_has_as_build_does(tmp_path):
+    notes = copy_fixture("tofu", tmp_path)
+    checked = CliRunner().invoke(main, ["check", "--notes", str(notes)])
+    built = CliRunner().invoke(
+        main, ["build", "--notes", str(notes), "--out", str(tmp_path / "dist")]
+    )
+    assert checked.exit_code == 0 and built.exit_code == 0, checked.output + built.output
+    warned = [line for line in checked.output.splitlines() if ": warning: no bundled font" in line]
+    assert len(warned) == 1
+    assert warned[0] in built.output.splitlines()
+    assert "0 errors, 1 warning" in checked.output
+    strict = CliRunner().invoke(main, ["check", "--notes", str(notes), "--strict"])
+    assert strict.exit_code == 1

@@ -11,16 +11,17 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import difflib
+import functools
 import multiprocessing
 import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import cache, exporters, identity, manifest, publish
+from . import workers as workers_
 from .config import BuildConfig
 from .diagnostics import Diagnostic, Severity, error, has_errors, sort_unique, warning
 from .identity import Lock, Report
@@ -118,10 +119,10 @@ def parse_all(
         # Forking is nearly free, but only safe while this is the only thread (watch
         # runs a file-watcher thread): then start clean processes instead.
         alone = threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if alone else "spawn")
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            chunk = max(1, len(sources) // (workers * 4))
-            return list(pool.map(parse_safely, sources, [args] * len(sources), chunksize=chunk))
+        chunk = max(1, len(sources) // (workers * 4))
+        work = functools.partial(parse_safely, args=args)
+        method = "fork" if alone else "spawn"
+        return list(workers_.pool_map(work, sources, workers, method, chunksize=chunk))
     return [parse_safely(source, args) for source in sources]
 
 
@@ -232,7 +233,10 @@ def examine(
 ) -> Examined:
     """Everything `check` reports and `build` checks before it writes: the notes, each
     chosen format's own problems, and the lock. One function, so the two never differ."""
-    deck, diagnostics = load(config, progress, parsed)
+    try:
+        deck, diagnostics = load(config, progress, parsed)
+    except workers_.WorkerDied as exc:
+        return Examined(Deck(config.name), (worker_died(config, exc),), None)
     for exporter in exporters.chosen(config):
         diagnostics.extend(exporter.check(deck, config))
     lock, lock_diags = read_lock(config)
@@ -271,11 +275,25 @@ def build(
     """Build the outputs and update the lock, or change nothing: see `publish`. One
     build at a time per notes lock and output folder; `on_wait` hears when another is
     running. A dry run takes no lock: it writes nothing."""
-    if config.dry_run:
-        return _build(config, progress, now)
-    with publish.exclusive([config.lock_path.parent, config.out], on_wait):
-        publish.recover(config.out, config.lock_path)
-        return _build(config, progress, now)
+    try:
+        if config.dry_run:
+            return _build(config, progress, now)
+        with publish.exclusive([config.lock_path.parent, config.out], on_wait):
+            publish.recover(config.out, config.lock_path)
+            return _build(config, progress, now)
+    except workers_.WorkerDied as exc:
+        return BuildResult(None, (worker_died(config, exc),), ok=False)
+
+
+def worker_died(config: BuildConfig, exc: workers_.WorkerDied) -> Diagnostic:
+    return error(
+        display_path(config.read_from),
+        1,
+        1,
+        f"{exc}; nothing was changed",
+        "build again; if it happens again, close other programs or build a part of the "
+        "notes at a time (--notes notes/part)",
+    )
 
 
 def _build(config: BuildConfig, progress: Progress | None, now: Callable[[], int]) -> BuildResult:

@@ -288,7 +288,7 @@ def single_note(renderer: Renderer, note: Note, part: Part) -> bytes:
     assembled once per version of the note."""
     from pypdf import PdfReader, PdfWriter
 
-    from .pdf import write_atomic
+    from ..publish import write_atomic
 
     date = sheet_date(note.facts)
     running = [

@@ -17,11 +17,9 @@ import contextlib
 import hashlib
 import json
 import math
-import multiprocessing
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -32,11 +30,12 @@ import jinja2
 from .. import __version__
 from ..cache import touch
 from ..config import BuildConfig
-from ..diagnostics import Diagnostic, warning
+from ..diagnostics import Diagnostic
 from ..identity import Report
 from ..model import Deck, Fact, Kind, Note, Section
-from ..sources import display_path
-from . import Output, fonts, missing_styles, versions
+from ..publish import write_atomic
+from ..workers import pool_map
+from . import Output, fonts, glyphs, missing_styles, versions
 from .assembly import assemble, page_ranges, single_note, stamp  # noqa: F401  (their home)
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -356,15 +355,18 @@ class Renderer:
         todo = [i for i, part in enumerate(parts) if part is None]
         workers = min(self.config.worker_count, len(todo))
         if workers > 1 and len(todo) >= PARALLEL_FROM:
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(
-                workers, mp_context=context, initializer=_start_worker, initargs=(self.engine,)
-            ) as pool:
-                rendered = pool.map(_render_in_worker, [htmls[i] for i in todo])
-                for n, (i, part) in enumerate(zip(todo, rendered, strict=True), 1):
-                    parts[i] = self.store(keys[i], part)
-                    if progress:
-                        progress(f"sheet {n}/{len(todo)}: {notes[i].path}")
+            rendered = pool_map(
+                _render_in_worker,
+                [htmls[i] for i in todo],
+                workers,
+                "spawn",
+                initializer=_start_worker,
+                initargs=(self.engine,),
+            )
+            for n, (i, part) in enumerate(zip(todo, rendered, strict=True), 1):
+                parts[i] = self.store(keys[i], part)
+                if progress:
+                    progress(f"sheet {n}/{len(todo)}: {notes[i].path}")
         else:
             for n, i in enumerate(todo, 1):
                 if progress:
@@ -463,35 +465,6 @@ def sheet_title(deck: Deck, config: BuildConfig, self_test: bool) -> str:
     return f"Self-test: {title}" if self_test else title
 
 
-def missing_glyph_diagnostics(
-    deck: Deck, config: BuildConfig, by_note: Mapping[str, tuple[str, ...]]
-) -> list[Diagnostic]:
-    """A warning per character no bundled font can draw, at the first fact that has it."""
-    out = []
-    for note in deck.notes:
-        for char in by_note.get(note.path, ()):
-            fact = next(
-                (
-                    f
-                    for f in note.facts
-                    if char in f.plain_question + f.plain_answer
-                    or any(char in s if isinstance(s, str) else char in s.html for s in f.text)
-                ),
-                None,
-            )
-            line, col = (fact.line, fact.col) if fact else (1, 1)
-            out.append(
-                warning(
-                    display_path(config.notes / note.path),
-                    line,
-                    col,
-                    f"no bundled font has '{char}' (U+{ord(char):04X}); the sheet shows a box",
-                    "use another character, or add a font that has it to styles/fonts/",
-                )
-            )
-    return out
-
-
 def make_fetcher(allowed: list[Path]):
     from urllib.parse import unquote, urlparse
 
@@ -525,12 +498,6 @@ def fixed_font_timestamps() -> Iterator[None]:
     finally:
         if previous is None:
             del os.environ["SOURCE_DATE_EPOCH"]
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 class PdfExporter:
@@ -568,7 +535,8 @@ class PdfExporter:
         }
 
     def check(self, deck: Deck, config: BuildConfig) -> list[Diagnostic]:
-        return missing_styles(config, "palette.css", "sheet.css")
+        styles = missing_styles(config, "palette.css", "sheet.css")
+        return styles or glyphs.missing_glyph_diagnostics(deck, config)
 
     def export(
         self,
@@ -593,7 +561,7 @@ class PdfExporter:
                 for note, part in zip(deck.notes, parts, strict=True):
                     target = config.out / "sheets" / Path(note.path).with_suffix(".pdf")
                     paths[target].write_bytes(single_note(renderer, note, part))
-        return Output(tuple(missing_glyph_diagnostics(deck, config, missing)))
+        return Output(tuple(glyphs.glyph_warnings(deck, config, missing)))
 
 
 EXPORTER = PdfExporter()

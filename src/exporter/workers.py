@@ -1,0 +1,81 @@
+"""Worker processes that never outlive the build and never end it with a traceback.
+
+Parsing and rendering run in process pools. Two things go wrong with plain pools: a worker
+that dies (out of memory, killed) ends the build with a `BrokenProcessPool` traceback, and
+a build that is killed outright (`kill -9`, a closed terminal) leaves its workers running,
+re-parented, holding the terminal's pipes. Every pool is made here: its workers ask the
+kernel to end them when the build's process ends, and a dead worker becomes `WorkerDied`,
+which the pipeline reports in one line.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+PR_SET_PDEATHSIG = 1
+
+
+class WorkerDied(RuntimeError):
+    """A worker process ended before finishing its task."""
+
+
+def die_with(parent: int) -> None:
+    """End this process when `parent` ends: at once on Linux (the kernel's parent-death
+    signal), and within a second elsewhere (a thread that watches the parent)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent ended before the signal was asked for
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _start(parent: int, initializer: Callable[..., None] | None, args: tuple[Any, ...]) -> None:
+    die_with(parent)
+    if initializer is not None:
+        initializer(*args)
+
+
+def pool_map(
+    function: Callable[[T], R],
+    items: Iterable[T],
+    workers: int,
+    start_method: str,
+    initializer: Callable[..., None] | None = None,
+    initargs: tuple[Any, ...] = (),
+    chunksize: int = 1,
+) -> Iterator[R]:
+    """`function` over `items` in `workers` processes, results in order, as they come."""
+    context = multiprocessing.get_context(start_method)
+    try:
+        with ProcessPoolExecutor(
+            workers,
+            mp_context=context,
+            initializer=_start,
+            initargs=(os.getpid(), initializer, initargs),
+        ) as pool:
+            yield from pool.map(function, items, chunksize=chunksize)
+    except BrokenProcessPool as exc:
+        raise WorkerDied(
+            "a worker process ended before finishing (killed, or out of memory)"
+        ) from exc

@@ -1,0 +1,132 @@
+"""Worker processes: a dead one is a one-line error with nothing changed, none outlives a
+killed build, and the sheet is the same bytes whichever worker rendered which note."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from exporter.config import BuildConfig
+from exporter.pipeline import build
+
+from .conftest import FIXTURES, REPO, snapshot
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid`, from /proc."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(entry.name))
+    return out
+
+
+def is_worker(pid: int) -> bool:
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"spawn_main" in command
+
+
+def alive(pid: int) -> bool:
+    """Running or sleeping: not gone, and not a zombie waiting to be reaped."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def start_build(tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
+    shutil.copytree(FIXTURES / "everyday", tmp_path / "notes")
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "build.py")],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return proc, tmp_path / "dist"
+
+
+def wait_for_workers(proc: subprocess.Popen[str], timeout: float = 60) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        found = [pid for pid in children(proc.pid) if is_worker(pid)]
+        if found:
+            return found
+        time.sleep(0.02)
+    pytest.fail("the build started no render workers")
+
+
+def test_a_killed_worker_is_a_one_line_error_and_nothing_is_written(tmp_path):
+    proc, out = start_build(tmp_path)
+    (worker, *_) = wait_for_workers(proc)
+    os.kill(worker, signal.SIGKILL)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 1, stdout + stderr
+    assert "Traceback" not in stdout + stderr
+    errors = [line for line in stderr.splitlines() if ": error: " in line]
+    assert len(errors) == 1
+    assert "a worker process ended before finishing (killed, or out of memory)" in errors[0]
+    assert "nothing was changed" in errors[0]
+    assert not (tmp_path / "notes.lock.json").exists()
+    assert not [p for p in out.rglob("*") if p.suffix in (".apkg", ".pdf", ".part")]
+
+
+def test_killing_the_build_ends_its_workers(tmp_path):
+    proc, _ = start_build(tmp_path)
+    workers = wait_for_workers(proc)
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(alive(pid) for pid in workers):
+        time.sleep(0.1)
+    assert not [pid for pid in workers if alive(pid)]
+
+
+def test_the_sheet_is_the_same_whichever_worker_rendered_which_note(tmp_path):
+    """Clean and serial; clean in two workers; and from a cache filled by an earlier
+    build of half the notes (other processes, another order): one set of bytes."""
+    notes = tmp_path / "notes"
+    shutil.copytree(FIXTURES / "everyday", notes)
+    lock = BuildConfig(notes=notes).lock_path
+
+    def sheet(out: Path, workers: int) -> bytes:
+        assert build(BuildConfig(notes=notes, out=out, formats=("pdf",), workers=workers)).ok
+        return (out / "notes.pdf").read_bytes()
+
+    serial = sheet(tmp_path / "serial", 1)
+    parallel = sheet(tmp_path / "parallel", 2)
+
+    half = tmp_path / "half"
+    moved = sorted(notes.rglob("*.md"))[::2]
+    aside = tmp_path / "aside"
+    for path in moved:
+        target = aside / path.relative_to(notes)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        path.rename(target)
+    lock_text = lock.read_text()
+    assert build(BuildConfig(notes=notes, out=half, formats=("pdf",), workers=2)).ok
+    for path in moved:
+        (aside / path.relative_to(notes)).rename(path)
+    lock.write_text(lock_text)  # the same identities as the other two builds
+    before = snapshot(half / ".cache" / "sheets")
+    mixed = sheet(half, 2)
+    assert set(before) < set(snapshot(half / ".cache" / "sheets"))  # parts were reused
+
+    assert serial == parallel == mixed
