@@ -30,6 +30,7 @@ from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import STX, AtomicString
 
+from . import bounded
 from .diagnostics import Diagnostic, error, warning
 from .model import Cloze, Fact, Kind, Media, Note, Section, Segment, content_digest
 from .sources import Source, deck_problem
@@ -39,7 +40,9 @@ BLOCKS = {"p", "ul", "ol", "table", "pre", "blockquote", "div", "hr", "dl"} | HE
 ANSWER_BLOCKS = {"ul", "ol", "table", "pre", "blockquote", "div", "dl"}
 POSITIONED = {"p", "li", "td", "th", "dt", "dd"} | HEADINGS
 
-CLOZE_RE = r"\{\{(?P<cloze>.*?)\}\}"
+# A cloze holds no `{{`: a nested one is an error, and without the rule an unclosed `{{`
+# makes every later `{{` scan to the end of the line (quadratic). Possessive: linear.
+CLOZE_RE = r"\{\{(?P<cloze>(?:[^{}]|\{(?!\{)|\}(?!\}))*+)\}\}"
 TAG_RE = r"(?<![^\s(])#(?P<tag>[^\W\d_][\w\-/\u0300-\u036f\u0900-\u0dff]*)"
 ANCHOR_RE = r"(?<!\S)\^(?P<anchor>[A-Za-z0-9][A-Za-z0-9-]*)(?![^\s])"
 # One inline pattern for all three markers: Markdown tries every pattern on every piece
@@ -284,8 +287,6 @@ def cloze(m: re.Match[str]):
     text, _, hint = inner.partition("::")
     if not text.strip():
         return marker_error(m, f"empty cloze '{m.group(0)}'", "put the hidden text inside")
-    if "{{" in text:
-        return marker_error(m, "clozes cannot be nested", "close the first with '}}'")
     el.text = text
     if hint.strip():
         el.set("hint", hint.strip())
@@ -404,12 +405,10 @@ class FactTreeprocessor(Treeprocessor):
         self.walk(li, skip=(holder,))
 
     def heading(self, h: etree.Element) -> None:
-        tags = []
-        for marker in find_markers(h, "x-tag"):
-            tags.append(normalise_tag(marker.get("name", "")))
-            remove_marker(h, marker)
-        for marker in find_markers(h, "x-id"):
-            unwrap_marker(h, marker)
+        found = find_markers(h, "x-tag")
+        tags = [normalise_tag(marker.get("name", "")) for marker in found]
+        remove_markers(h, found)
+        unwrap_markers(h, find_markers(h, "x-id"))
         self.report_errors(h)
         self.state.heading_tags[h] = tuple(tags)
 
@@ -428,12 +427,10 @@ class FactTreeprocessor(Treeprocessor):
         tags = [m for m in markers if m.tag == "x-tag"]
         anchors = [m for m in markers if m.tag == "x-id"]
         if find_separator(nodes) is None and not clozes:
-            for marker in tags + anchors:
-                unwrap_marker(holder, marker)
+            unwrap_markers(holder, tags + anchors)
             return None
         line, col = self.locate(holder, None)
-        for marker in tags + anchors:
-            remove_marker(holder, marker)
+        remove_markers(holder, tags + anchors)
         if len(anchors) > 1:
             self.report(holder, anchors[0].text or "^", "a fact can have one ^id only", "keep one")
         nodes, blocks = inline_nodes(holder)
@@ -516,7 +513,16 @@ class FactTreeprocessor(Treeprocessor):
             if "{{" in text:
                 start = text.index("{{")
                 snippet = text[start : start + 12].split("\n")[0]
-                self.report(holder, "{{", f"unclosed cloze '{snippet}'", "close it with '}}'")
+                if find_markers(holder, "x-cloze"):
+                    # `{{c1::a::{{c2::b}}}}`: the inner cloze matched, the outer did not.
+                    self.report(
+                        holder,
+                        "{{",
+                        f"a cloze inside another cloze or its hint at '{snippet}'",
+                        "clozes cannot be nested: close the first with '}}' before the next",
+                    )
+                else:
+                    self.report(holder, "{{", f"unclosed cloze '{snippet}'", "close it with '}}'")
                 break
 
     def locate(self, el: etree.Element, needle: str | None) -> tuple[int, int]:
@@ -596,31 +602,50 @@ def parent_of(root: etree.Element, target: etree.Element) -> etree.Element | Non
     return None
 
 
-def remove_marker(scope: etree.Element, marker: etree.Element) -> None:
-    """Drop a marker and keep its tail text in place, without leaving a gap before
-    punctuation (`A #tag.` reads `A.`)."""
-    parent = parent_of(scope, marker)
-    if parent is None:
+def remove_markers(scope: etree.Element, markers: list[etree.Element]) -> None:
+    """Drop markers and keep their tail text in place, without leaving a gap before
+    punctuation (`A #tag.` reads `A.`). One pass over each parent, however many markers
+    it holds: a line of ten thousand tags must not cost ten thousand passes."""
+    doomed = set(markers)
+    if not doomed:
         return
-    children = list(parent)
-    i = children.index(marker)
-    tail = marker.tail or ""
-    before = parent.text if i == 0 else children[i - 1].tail
-    before = before or ""
-    if before[-1:].isspace() and (not tail or tail[0].isspace() or tail[0] in TRAILING_PUNCT):
-        before = before.rstrip()
-    if i == 0:
-        parent.text = before + tail
-    else:
-        children[i - 1].tail = before + tail
-    parent.remove(marker)
+    for parent in [el for el in scope.iter() if any(c in doomed for c in el)]:
+        kept: list[etree.Element] = []
+        text = parent.text or ""
+        for child in list(parent):
+            if child not in doomed:
+                if kept:
+                    kept[-1].tail = text
+                else:
+                    parent.text = text
+                kept.append(child)
+                text = child.tail or ""
+                continue
+            tail = child.tail or ""
+            if text[-1:].isspace() and (not tail or tail[0].isspace() or tail[0] in TRAILING_PUNCT):
+                text = text.rstrip()
+            text += tail
+        if kept:
+            kept[-1].tail = text or None
+        else:
+            parent.text = text or None
+        parent[:] = kept
+
+
+def remove_marker(scope: etree.Element, marker: etree.Element) -> None:
+    remove_markers(scope, [marker])
+
+
+def unwrap_markers(scope: etree.Element, markers: list[etree.Element]) -> None:
+    """Turn markers back into the text they were written as."""
+    for marker in markers:
+        marker.tail = (marker.text or "") + (marker.tail or "")
+        marker.text = None
+    remove_markers(scope, markers)
 
 
 def unwrap_marker(scope: etree.Element, marker: etree.Element) -> None:
-    """Turn a marker back into the text it was written as."""
-    marker.tail = (marker.text or "") + (marker.tail or "")
-    marker.text = None
-    remove_marker(scope, marker)
+    unwrap_markers(scope, [marker])
 
 
 # ----------------------------------------------------------------------- extension
@@ -634,6 +659,7 @@ class FactsExtension(Extension):
         if ":" not in md.ESCAPED_CHARS:
             md.ESCAPED_CHARS.append(":")
         md.preprocessors.register(LinePreprocessor(md), "fact_lines", 35)
+        bounded.register(md)
         md.treeprocessors.register(LineTreeprocessor(md), "fact_positions", 25)
         md.inlinePatterns.register(MarkerProcessor(MARKER_RE, md), "fact_markers", 175)
         md.treeprocessors.register(PlainTextTreeprocessor(md), "fact_plain_text", 21)

@@ -13,7 +13,7 @@ import hashlib
 import io
 import itertools
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
@@ -42,7 +42,7 @@ def page_ranges(pages: list[int]) -> str:
 
 def sheet_date(facts: Any) -> str:
     latest = max((f.mtime for f in facts), default=0)
-    return datetime.fromtimestamp(latest, timezone.utc).strftime("%d %B %Y") if latest else ""
+    return datetime.fromtimestamp(latest, UTC).strftime("%d %B %Y") if latest else ""
 
 
 def in_force(part: Part, marks: list[tuple[str, str]]) -> list[str]:
