@@ -305,3 +305,40 @@ def test_two_facts_in_one_paragraph_are_warned_about(tmp_path):
 def test_context_falls_back_to_the_title(tmp_path):
     note, _ = parse(tmp_path, "---\ntitle: Topic\n---\n- q :: a\n")
     assert note.facts[0].context == ("Topic",)
+
+
+def test_broken_and_oversized_images_are_warnings_and_left_out(tmp_path):
+    from PIL import Image
+
+    from exporter.sources import read_source
+    from exporter.syntax import parse_note
+
+    from .conftest import write_note
+
+    images = tmp_path / "images"
+    images.mkdir()
+    (images / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    Image.new("1", (12_000, 12_000)).save(images / "huge.png")  # small file, 144 MP
+    Image.new("RGB", (4, 4), "red").save(images / "fine.png")
+    path = write_note(
+        tmp_path,
+        "n.md",
+        "- Broken :: ![b](images/broken.png)\n- Huge :: ![h](images/huge.png)\n"
+        "- Fine :: ![f](images/fine.png)\n",
+    )
+    source, _ = read_source(tmp_path, path)
+    note, diags = parse_note(source, tmp_path)
+    assert [(d.line, d.severity.value, d.message) for d in diags] == [
+        (
+            1,
+            "warning",
+            "image 'images/broken.png' is not an image that can be read; it is left out",
+        ),
+        (
+            2,
+            "warning",
+            "image 'images/huge.png' has more pixels than can safely be decoded; it is left out",
+        ),
+    ]
+    assert [m.path.rsplit("/", 1)[-1] for m in note.media] == ["fine.png"]
+    assert "<img" not in note.facts[0].answer and "<img" not in note.facts[1].answer

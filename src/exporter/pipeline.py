@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cache, exporters, identity, manifest, publish
+from . import across, cache, exporters, identity, manifest, publish
 from . import workers as workers_
 from .config import BuildConfig
 from .diagnostics import Diagnostic, Severity, error, has_errors, sort_unique, warning
@@ -102,7 +102,7 @@ def load(
                 parsed.put(key, entry)
     deck_notes = tuple(n for n in notes if n is not None)
     deck = Deck(config.name, deck_notes)
-    diagnostics.extend(check_deck(deck, root))
+    diagnostics.extend(across.check(deck, root))
     return deck, diagnostics
 
 
@@ -144,41 +144,6 @@ def parse_safely(
                 "please report it with the note attached; the other notes were read",
             )
         ]
-
-
-def check_deck(deck: Deck, root: Path) -> list[Diagnostic]:
-    """Problems that only show across notes: repeated anchors and repeated facts."""
-    out: list[Diagnostic] = []
-    seen_anchor: dict[str, str] = {}
-    seen_fact: dict[tuple[str, str], str] = {}
-    shown = {note.path: display_path(root / note.path) for note in deck.notes}
-    for fact in deck.facts:
-        where = shown[fact.path]
-        here = f"{where}:{fact.line}"
-        if fact.anchor:
-            first = seen_anchor.setdefault(fact.anchor, here)
-            if first != here:
-                out.append(
-                    error(
-                        where,
-                        fact.line,
-                        fact.col,
-                        f"^{fact.anchor} is used twice",
-                        f"first used at {first}; give each fact its own id",
-                    )
-                )
-        first = seen_fact.setdefault((fact.plain_question, fact.plain_answer), here)
-        if first != here:
-            out.append(
-                warning(
-                    where,
-                    fact.line,
-                    fact.col,
-                    "the same fact is written twice",
-                    f"also at {first}; delete one",
-                )
-            )
-    return out
 
 
 def select_tags(deck: Deck, tags: tuple[str, ...]) -> Deck:

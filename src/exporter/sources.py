@@ -254,14 +254,18 @@ def deck_problem(name: str) -> str | None:
     levels = [p.strip() for p in name.split("::")]
     if any(c in name for c in "<>"):
         return f"deck '{name}' holds '<' or '>'"
+    if not all(levels):
+        return f"deck '{name}' has an empty level (Anki would rename it)"
     if len(levels) > MAX_DECK_LEVELS:
         return f"deck '{name}' is {len(levels)} levels deep; Anki allows {MAX_DECK_LEVELS}"
     return None
 
 
 def valid_tag(tag: str) -> bool:
-    """Anki splits tags on white space and quotes them in searches."""
-    return bool(tag.strip("/")) and not any(c.isspace() or c in "\"'" or ord(c) < 32 for c in tag)
+    """Anki splits tags on white space and quotes them in searches; a tag of separators
+    alone (`::`, `/`) would be no tag at all."""
+    has_word = bool(re.sub(r"/|::", "", tag).strip(":"))
+    return has_word and not any(c.isspace() or c in "\"'" or ord(c) < 32 for c in tag)
 
 
 def _key_line(meta_lines: list[str], key: str) -> int:

@@ -93,8 +93,9 @@ def plain_text(fragment: str) -> str:
 
 
 def normalise_tag(tag: str) -> str:
-    """`upsc/gs2` is written for people; Anki nests tags with `::`."""
-    return "::".join(p for p in tag.strip().strip("/").split("/") if p)
+    """`upsc/gs2` is written for people; Anki nests tags with `::`, and drops empty
+    levels (`a::::b` is `a::b` to it), so they are dropped here too."""
+    return "::".join(p for p in re.split(r"/|::", tag.strip()) if p)
 
 
 # --------------------------------------------------------------------------- state
@@ -880,10 +881,45 @@ class _Collector:
                 )
             )
             return None
+        problem = unreadable_image(target)
+        if problem:
+            self.diagnostics.append(
+                warning(
+                    display,
+                    line,
+                    col,
+                    f"image '{src}' {problem}; it is left out",
+                    "open it in an image editor and save it again as PNG or JPEG",
+                )
+            )
+            return None
         digest = hashlib.sha256(target.read_bytes()).hexdigest()[:12]
         name = f"{digest}-{re.sub(r'[^A-Za-z0-9._-]', '_', target.name)}"
         self.media.setdefault(name, Media(name, str(target)))
         return name
+
+
+def unreadable_image(path: Path) -> str | None:
+    """Why an image cannot be shown, if it cannot: not an image Pillow reads, or one so
+    large its pixels would not fit in memory (a decompression bomb). Reads the header
+    only: a browser shows an image with a damaged checksum, so a check of the data would
+    refuse images people can see. SVG is read by the renderer itself."""
+    if path.suffix.lower() == ".svg":
+        return None
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path):
+                pass  # the header is read, the pixels are not decoded
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return "has more pixels than can safely be decoded"
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return "is not an image that can be read"
+    return None
 
 
 def deck_for(source: Source, root_name: str) -> str:
