@@ -7,8 +7,7 @@ from __future__ import annotations
 import markdown
 import pytest
 
-from exporter import bounded
-from exporter.syntax import parse_note
+from exporter.syntax import bounded, parse_note
 
 from .conftest import write_note
 

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from exporter.sources import read_source
-from exporter.syntax import PlainTextTreeprocessor, parse_note
+from exporter.syntax import parse_note
+from exporter.syntax.shortcut import PlainTextTreeprocessor
 
 from .conftest import FIXTURES, REPO
 

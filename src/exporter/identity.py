@@ -31,7 +31,7 @@ from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
-from .model import Deck, Fact, content_digest
+from .model import Deck, Fact, content_digest, context_text
 
 LOCK_VERSION = 1
 LOCK_ABOUT = "Anki identities of the facts in the notes. Commit it; do not edit it."
@@ -323,7 +323,7 @@ def match(facts: list[Fact], entries: Iterable[LockEntry]) -> dict[int, LockEntr
     def near(fact: Fact, entry: LockEntry) -> float:
         """A small bonus for staying in the same file and section, to break ties."""
         return (0.02 if fact.path == entry.path else 0) + (
-            0.01 if " › ".join(fact.context) == entry.context else 0
+            0.01 if context_text(fact.context) == entry.context else 0
         )
 
     def same_question(f: Fact, e: LockEntry) -> float:
@@ -334,7 +334,7 @@ def match(facts: list[Fact], entries: Iterable[LockEntry]) -> dict[int, LockEntr
             1
             + near(f, e)
             + TIE_WEIGHT * _closeness(f.plain_answer, e.answer)
-            + TIE_WEIGHT * _closeness(" › ".join(f.context), e.context)
+            + TIE_WEIGHT * _closeness(context_text(f.context), e.context)
         )
 
     def same_answer(f: Fact, e: LockEntry) -> float:
@@ -363,7 +363,7 @@ def match(facts: list[Fact], entries: Iterable[LockEntry]) -> dict[int, LockEntr
     answers = index(unpinned, lambda e: e.answer or None)
     places = index(unpinned, lambda e: (e.path, e.context))
     run(lambda f: answers.get(f.plain_answer, []) if f.plain_answer else [], same_answer)
-    run(lambda f: places.get((f.path, " › ".join(f.context)), []), in_place)
+    run(lambda f: places.get((f.path, context_text(f.context)), []), in_place)
     left_facts = [i for i in range(len(facts)) if i not in found]
     left = [e for e in unpinned if e.guid not in claimed]
     if left_facts and left and len(left_facts) * len(left) <= ANYWHERE_BUDGET:
@@ -419,7 +419,7 @@ def resolve(
             LockEntry(
                 guid=guid,
                 path=fact.path,
-                context=" › ".join(fact.context),
+                context=context_text(fact.context),
                 kind=fact.kind.value,
                 question=fact.plain_question,
                 answer=fact.plain_answer,
@@ -463,7 +463,7 @@ def _status(fact: Fact, entry: LockEntry, same: bool) -> str:
     if same:
         return "unchanged"
     same_text = (fact.plain_question, fact.plain_answer) == (entry.question, entry.answer)
-    same_place = fact.path == entry.path and " › ".join(fact.context) == entry.context
+    same_place = fact.path == entry.path and context_text(fact.context) == entry.context
     if same_place:
         return "edited"
     return "moved" if same_text else "moved+edited"

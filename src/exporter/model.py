@@ -9,10 +9,32 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from html.parser import HTMLParser
+
+# The place of fact N in a section body: an HTML comment the parser writes and each
+# exporter finds again to render the fact its own way.
+SLOT_NAME = "fact:{}"
+FACT_SLOT_RE = re.compile(r"<!--fact:(\d+)-->")
+# Between the headings of a context path, on cards and in the lock.
+CONTEXT_SEPARATOR = " › "
+
+
+def fact_slot(index: int) -> str:
+    return f"<!--{SLOT_NAME.format(index)}-->"
+
+
+def context_text(context: tuple[str, ...]) -> str:
+    return CONTEXT_SEPARATOR.join(context)
+
+
+def cloze_text(ord_: int, text: str, hint: str = "") -> str:
+    """One deletion in Anki's own syntax, `{{c1::text::hint}}`: the one place it is
+    spelled (cards, the lock's marked text, the content digest)."""
+    return f"{{{{c{ord_}::{text}{'::' + hint if hint else ''}}}}}"
 
 
 class Kind(str, Enum):
@@ -87,8 +109,7 @@ class Fact:
             if isinstance(seg, str):
                 out.append(plain(seg))
             else:
-                hint = f"::{seg.hint}" if seg.hint else ""
-                out.append(f"{{{{c{seg.ord}::{plain(seg.html)}{hint}}}}}")
+                out.append(cloze_text(seg.ord, plain(seg.html), seg.hint))
         return " ".join("".join(out).split())
 
     @property
@@ -182,7 +203,9 @@ def content_digest(
     """What Anki shows of a fact, except its line number: lines shift whenever anything
     above is edited, and that alone must not mark a card as changed."""
     parts = "".join(
-        s if isinstance(s, str) else f"{{{{c{s.ord}::{s.html}::{s.hint}}}}}" for s in text
+        # The hint's `::` always written, empty or not: the digest's bytes must not change.
+        s if isinstance(s, str) else cloze_text(s.ord, f"{s.html}::{s.hint}") for s in text
     )
-    fields = [kind.value, question, answer, parts, " › ".join(context), path, " ".join(tags), deck]
+    context_line = context_text(context)
+    fields = [kind.value, question, answer, parts, context_line, path, " ".join(tags), deck]
     return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()[:16]

@@ -24,7 +24,7 @@ from pathlib import Path
 from ..config import BuildConfig
 from ..diagnostics import Diagnostic
 from ..identity import LockEntry, Report
-from ..model import Cloze, Deck, Fact, Kind, Note, plain
+from ..model import Cloze, Deck, Fact, Kind, Note, cloze_text, context_text, plain
 from . import Output, missing_styles, versions
 
 EPOCH = 1_700_000_000
@@ -128,8 +128,7 @@ def cloze_field(fact: Fact) -> str:
     out = []
     for seg in fact.text:
         if isinstance(seg, Cloze):
-            hint = f"::{html.escape(seg.hint)}" if seg.hint else ""
-            out.append(f"{{{{c{seg.ord}::{seg.html}{hint}}}}}")
+            out.append(cloze_text(seg.ord, seg.html, html.escape(seg.hint)))
         else:
             out.append(seg)
     return "".join(out)
@@ -160,7 +159,7 @@ def card_context(fact: Fact, note: Note) -> str:
     path = fact.context
     if path and path[0] == title_heading(note):
         path = path[1:]
-    return " › ".join(p for p in path if p)
+    return context_text(tuple(p for p in path if p))
 
 
 def under_no_heading(fact: Fact, note: Note) -> bool:

@@ -32,14 +32,13 @@ from ..cache import touch
 from ..config import BuildConfig
 from ..diagnostics import Diagnostic
 from ..identity import Report
-from ..model import Deck, Fact, Kind, Note, Section
+from ..model import FACT_SLOT_RE, Deck, Fact, Kind, Note, Section, fact_slot
 from ..publish import write_atomic
 from ..workers import pool_map
 from . import Output, fonts, glyphs, missing_styles, versions
 from .assembly import assemble, page_ranges, single_note, stamp  # noqa: F401  (their home)
 
 TEMPLATES = Path(__file__).parent / "templates"
-SLOT_RE = re.compile(r"<!--fact:(\d+)-->")
 IMG_SRC_RE = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]+)(")')
 Progress = Callable[[str], None]
 # Starting a worker (importing WeasyPrint, loading fonts) costs about as much as rendering
@@ -296,7 +295,7 @@ class Renderer:
                 section_tags = set(note.sections[fact.section].tags)
                 return str(macros.fact(fact, hidden | section_tags, self_test, numbers[fact.index]))
 
-            body = SLOT_RE.sub(slot, body)
+            body = FACT_SLOT_RE.sub(slot, body)
             return IMG_SRC_RE.sub(
                 lambda m: m.group(1) + self.media.get(m.group(2), "") + m.group(3), body
             )
@@ -312,7 +311,7 @@ class Renderer:
             stack.append((section.level, section.tags))
             if i not in kept:
                 continue
-            own = "".join(f"<!--fact:{f.index}-->" for f in note.facts if f.section == i)
+            own = "".join(fact_slot(f.index) for f in note.facts if f.section == i)
             if facts_only:
                 body = fill(f'<div class="facts">{own}</div>') if own else ""
             else:

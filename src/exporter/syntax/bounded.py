@@ -40,9 +40,7 @@ _P3 = rf"\((?:{_PLAIN}|\({_PLAIN}*+\))*+\)"
 DESTINATION = re.compile(rf"\s*\((?:{_PLAIN}|{_P3})*+\)", re.S)
 # `(` destination "title" `)`: the destination may nest parentheses one deep.
 _DEST = r"""[^()"']"""
-TITLED = re.compile(
-    rf"""\s*\((?:{_DEST}|\({_DEST}*+\))*+(?:"[^"]*+"|'[^']*+')\s*\)""", re.S
-)
+TITLED = re.compile(rf"""\s*\((?:{_DEST}|\({_DEST}*+\))*+(?:"[^"]*+"|'[^']*+')\s*\)""", re.S)
 
 
 class BoundedLinks:

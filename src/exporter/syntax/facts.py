@@ -1,0 +1,242 @@
+"""The fact pass: each paragraph or list item with `::`, `:::` or a cloze becomes a fact
+(question, answer, kind, tags, anchor) in the tree, and everything else stays prose."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as etree
+
+import markdown
+from markdown.treeprocessors import Treeprocessor
+
+from ..diagnostics import error, warning
+from ..model import Kind
+from .markers import normalise_tag
+from .state import FactSpec, ParseState
+from .tree import (
+    ANSWER_BLOCKS,
+    HEADINGS,
+    Node,
+    find_markers,
+    inline_nodes,
+    markers_in,
+    own_texts,
+    remove_markers,
+    set_children,
+    strip_nodes,
+    unwrap_marker,
+    unwrap_markers,
+    wrap,
+)
+
+
+class FactTreeprocessor(Treeprocessor):
+    def run(self, root: etree.Element) -> None:
+        self.state: ParseState = self.md.fact_state
+        self.walk(root)
+
+    def walk(self, parent: etree.Element, skip: tuple[etree.Element, ...] = ()) -> None:
+        children = list(parent)
+        taken: list[etree.Element] = list(skip)
+        for i, el in enumerate(children):
+            if any(el is t for t in taken) or el.tag in ("pre", "code", "x-q", "x-a"):
+                continue
+            if el.tag in HEADINGS:
+                self.heading(el)
+            elif el.tag == "p":
+                used = self.fact(el, children[i + 1 : i + 2])
+                for block in used or []:
+                    parent.remove(block)
+                    taken.append(block)
+            elif el.tag == "li":
+                self.list_item(el)
+            else:
+                self.walk(el)
+
+    def list_item(self, li: etree.Element) -> None:
+        """A tight item holds its fact line as text; a loose one as a first paragraph.
+        Either way the blocks under the line are its long answer, or are walked."""
+        loose = len(li) and not (li.text or "").strip() and li[0].tag == "p"
+        holder = li[0] if loose else li
+        if loose:
+            used = self.fact(holder, list(li)[1:])
+            for block in used or []:
+                li.remove(block)
+        else:
+            used = self.fact(li, None)
+        if used is None:
+            self.walk(li)
+            return
+        li.set("data-fact", holder.attrib.pop("data-fact"))
+        self.walk(li, skip=(holder,))
+
+    def heading(self, h: etree.Element) -> None:
+        found = find_markers(h, "x-tag")
+        tags = [normalise_tag(marker.get("name", "")) for marker in found]
+        remove_markers(h, found)
+        unwrap_markers(h, find_markers(h, "x-id"))
+        self.report_errors(h)
+        self.state.heading_tags[h] = tuple(tags)
+
+    def fact(
+        self, holder: etree.Element, following: list[etree.Element] | None
+    ) -> list[etree.Element] | None:
+        """Turn `holder`'s line into a fact if it is one: `x-q` and `x-a` children and a
+        `data-fact` index. `following` are the blocks it may take as a long answer (None:
+        the blocks inside holder itself). Returns the blocks taken, or None for prose."""
+        nodes, blocks = inline_nodes(holder)
+        set_children(holder, nodes + blocks)
+        candidates = blocks if following is None else following
+        self.report_errors(holder)
+        markers = [m for n in nodes if not isinstance(n, str) for m in markers_in(n)]
+        clozes = [m for m in markers if m.tag == "x-cloze"]
+        tags = [m for m in markers if m.tag == "x-tag"]
+        anchors = [m for m in markers if m.tag == "x-id"]
+        if find_separator(nodes) is None and not clozes:
+            unwrap_markers(holder, tags + anchors)
+            return None
+        line, col = self.locate(holder, None)
+        remove_markers(holder, tags + anchors)
+        if len(anchors) > 1:
+            self.report(holder, anchors[0].text or "^", "a fact can have one ^id only", "keep one")
+        nodes, blocks = inline_nodes(holder)
+        sep = find_separator(nodes)
+        used: list[etree.Element] = []
+        if sep is None:
+            kind, question, answer = Kind.CLOZE, strip_nodes(nodes), []
+        else:
+            before, after = split_nodes(nodes, *sep)
+            question, answer = strip_nodes(before), strip_nodes(after)
+            if find_separator(answer) is not None:
+                line, col = self.locate(holder, None)
+                self.state.diagnostics.append(
+                    warning(
+                        self.state.display,
+                        line,
+                        col,
+                        "this fact has more than one '::' (the rest is part of the answer)",
+                        "if these are two facts, separate them with a blank line or make each "
+                        "a list item; write \\:: for a literal '::'",
+                    )
+                )
+            kind = Kind.REVERSED if sep[2] == 3 else Kind.BASIC
+            problem = None
+            if clozes:
+                problem = (
+                    "{{",
+                    "a fact is either 'question :: answer' or a cloze",
+                    "remove the '::' or the '{{…}}'",
+                )
+            elif not question:
+                problem = ("::", "empty question before '::'", "write the question first")
+            elif not answer and kind is Kind.REVERSED:
+                problem = (
+                    ":::",
+                    "empty answer after ':::'",
+                    "a reversed fact needs its answer on the same line",
+                )
+            elif not answer:
+                used = [b for b in candidates if self.is_answer_block(b)]
+                if not used:
+                    problem = (
+                        "::",
+                        "a line ending in '::' needs a block under it",
+                        "indent a list, table or code block under the line, "
+                        "or write the answer after '::'",
+                    )
+                kind, answer = Kind.LONG, list(used)
+            elif is_block_placeholder(answer, self.md):
+                kind = Kind.LONG
+            if problem:
+                set_children(holder, nodes + blocks)
+                self.report(holder, *problem)
+                return None
+        rest = [b for b in blocks if b not in used]
+        for block in used:
+            if block in blocks:
+                holder.remove(block)
+        set_children(holder, [wrap("x-q", question), wrap("x-a", answer), *rest])
+        holder.set("data-fact", str(len(self.state.specs)))
+        tag_names = tuple(normalise_tag(m.get("name", "")) for m in tags)
+        anchor = anchors[-1].get("name", "") if anchors else ""
+        self.state.specs.append(FactSpec(kind, tag_names, anchor, line, col))
+        return [b for b in used if b not in blocks]
+
+    def is_answer_block(self, el: etree.Element) -> bool:
+        """A list, table, quote or code block; a fenced block in a loose list item arrives
+        as a paragraph holding only its placeholder."""
+        if el.tag in ANSWER_BLOCKS:
+            return True
+        return el.tag == "p" and not len(el) and is_block_placeholder([el.text or ""], self.md)
+
+    def report_errors(self, holder: etree.Element) -> None:
+        for marker in find_markers(holder, "x-error"):
+            self.report(
+                holder, marker.get("needle", ""), marker.get("message", ""), marker.get("hint", "")
+            )
+            unwrap_marker(holder, marker)
+        for text in own_texts(holder):
+            if "{{" in text:
+                start = text.index("{{")
+                snippet = text[start : start + 12].split("\n")[0]
+                if find_markers(holder, "x-cloze"):
+                    # `{{c1::a::{{c2::b}}}}`: the inner cloze matched, the outer did not.
+                    self.report(
+                        holder,
+                        "{{",
+                        f"a cloze inside another cloze or its hint at '{snippet}'",
+                        "clozes cannot be nested: close the first with '}}' before the next",
+                    )
+                else:
+                    self.report(holder, "{{", f"unclosed cloze '{snippet}'", "close it with '}}'")
+                break
+
+    def locate(self, el: etree.Element, needle: str | None) -> tuple[int, int]:
+        pos = self.state.positions.get(el)
+        if pos is None:
+            return 1, 1
+        raw_lines = pos.raw.split("\n")
+        offset, index = 0, 0
+        if needle:
+            found = pos.raw.find(needle)
+            if found >= 0:
+                offset = pos.raw.count("\n", 0, found)
+                index = found - (pos.raw.rfind("\n", 0, found) + 1)
+        line_no = pos.line + offset
+        src = self.state.lines[line_no - 1] if line_no - 1 < len(self.state.lines) else ""
+        raw_line = raw_lines[offset].strip() if offset < len(raw_lines) else ""
+        lead = len(raw_lines[offset]) - len(raw_lines[offset].lstrip()) if raw_lines else 0
+        base = src.rfind(raw_line) if raw_line else -1
+        col = (base if base >= 0 else 0) + max(index - lead, 0) + 1
+        return line_no, col
+
+    def report(self, el: etree.Element, needle: str, message: str, hint: str) -> None:
+        line, col = self.locate(el, needle)
+        self.state.diagnostics.append(error(self.state.display, line, col, message, hint))
+
+
+def find_separator(nodes: list[Node]) -> tuple[int, int, int] | None:
+    for i, node in enumerate(nodes):
+        if isinstance(node, str):
+            at = node.find("::")
+            if at >= 0:
+                width = 3 if node[at : at + 3] == ":::" else 2
+                return i, at, width
+    return None
+
+
+def split_nodes(
+    nodes: list[Node], idx: int, offset: int, width: int
+) -> tuple[list[Node], list[Node]]:
+    text = nodes[idx]
+    assert isinstance(text, str)
+    before = [*nodes[:idx], text[:offset]]
+    after = [text[offset + width :], *nodes[idx + 1 :]]
+    return before, after
+
+
+def is_block_placeholder(nodes: list[Node], md: markdown.Markdown) -> bool:
+    if len(nodes) != 1 or not isinstance(nodes[0], str):
+        return False
+    m = re.fullmatch(markdown.util.HTML_PLACEHOLDER_RE.pattern, nodes[0].strip())
+    return bool(m) and md.htmlStash.rawHtmlBlocks[int(m.group(1))].lstrip().startswith("<pre")

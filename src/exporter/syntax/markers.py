@@ -1,0 +1,74 @@
+"""The markers of the fact syntax, written once: clozes, tags and anchors, and the
+inline processor that turns them into marker elements for the fact pass."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as etree
+
+from markdown.inlinepatterns import InlineProcessor
+
+# A cloze holds no `{{`: a nested one is an error, and without the rule an unclosed `{{`
+# makes every later `{{` scan to the end of the line (quadratic). Possessive: linear.
+CLOZE_RE = r"\{\{(?P<cloze>(?:[^{}]|\{(?!\{)|\}(?!\}))*+)\}\}"
+TAG_RE = r"(?<![^\s(])#(?P<tag>[^\W\d_][\w\-/\u0300-\u036f\u0900-\u0dff]*)"
+ANCHOR_RE = r"(?<!\S)\^(?P<anchor>[A-Za-z0-9][A-Za-z0-9-]*)(?![^\s])"
+# One inline pattern for all three markers: Markdown tries every pattern on every piece
+# of text, so one pass serves all three.
+MARKER_RE = f"{CLOZE_RE}|{TAG_RE}|{ANCHOR_RE}"
+TRAILING_PUNCT = ".,;:!?"
+TOKEN_RE = re.compile("\ue000(\\d+)\ue001")
+
+
+def normalise_tag(tag: str) -> str:
+    """`upsc/gs2` is written for people; Anki nests tags with `::`, and drops empty
+    levels (`a::::b` is `a::b` to it), so they are dropped here too."""
+    return "::".join(p for p in re.split(r"/|::", tag.strip()) if p)
+
+
+class MarkerProcessor(InlineProcessor):
+    """Clozes, tags and anchors become marker elements the fact pass reads; code spans
+    and backslash escapes have already claimed their text."""
+
+    def handleMatch(self, m: re.Match[str], data: str):
+        if m.group("cloze") is not None:
+            return cloze(m)
+        if m.group("tag") is not None:
+            tag = m.group("tag").rstrip(TRAILING_PUNCT + "/")
+            el = etree.Element("x-tag")
+            el.set("name", tag)
+            el.text = "#" + tag
+            return el, m.start(0), m.start(0) + 1 + len(tag)
+        el = etree.Element("x-id")
+        el.set("name", m.group("anchor"))
+        el.text = m.group(0)
+        return el, m.start(0), m.end(0)
+
+
+def cloze(m: re.Match[str]):
+    inner = m.group("cloze")
+    el = etree.Element("x-cloze")
+    explicit = re.fullmatch(r"c(\d+)::(.*)", inner, re.S)
+    if explicit:
+        ordinal, inner = explicit.group(1), explicit.group(2)
+        if int(ordinal) == 0:
+            return marker_error(m, "cloze number must start at c1", "write {{c1::…}}")
+        el.set("ord", str(int(ordinal)))
+    elif re.match(r"c\d*:(?!:)|c\d+:", inner):
+        return marker_error(m, f"malformed cloze '{m.group(0)}'", "write {{c1::answer}}")
+    text, _, hint = inner.partition("::")
+    if not text.strip():
+        return marker_error(m, f"empty cloze '{m.group(0)}'", "put the hidden text inside")
+    el.text = text
+    if hint.strip():
+        el.set("hint", hint.strip())
+    return el, m.start(0), m.end(0)
+
+
+def marker_error(m: re.Match[str], message: str, hint: str):
+    el = etree.Element("x-error")
+    el.set("message", message)
+    el.set("hint", hint)
+    el.set("needle", m.group(0))
+    el.text = m.group(0)
+    return el, m.start(0), m.end(0)

@@ -1,0 +1,38 @@
+"""What one parse collects while Markdown runs: lines, positions, facts found."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as etree
+from dataclasses import dataclass, field
+
+from ..diagnostics import Diagnostic
+from ..model import Kind
+
+
+@dataclass
+class Position:
+    line: int
+    raw: str
+
+
+@dataclass
+class FactSpec:
+    """What the fact pass found, before the tree is serialised."""
+
+    kind: Kind
+    tags: tuple[str, ...]
+    anchor: str
+    line: int
+    col: int
+
+
+@dataclass
+class ParseState:
+    display: str = ""
+    lines: list[str] = field(default_factory=list)
+    fenced: set[int] = field(default_factory=set)
+    positions: dict[etree.Element, Position] = field(default_factory=dict)
+    specs: list[FactSpec] = field(default_factory=list)
+    heading_tags: dict[etree.Element, tuple[str, ...]] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    root: etree.Element | None = None
