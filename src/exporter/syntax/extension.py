@@ -3,17 +3,17 @@ in Markdown's own stage order, and one parser per indent width."""
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as etree
 
 import markdown
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
-from . import bounded
+from . import bounded, lists
 from .facts import FactTreeprocessor
 from .markers import MARKER_RE, MarkerProcessor
-from .positions import LinePreprocessor, LineTreeprocessor, fenced_lines
+from .obsidian import ObsidianExtension
+from .positions import LinePreprocessor, LineTreeprocessor
 from .shortcut import PlainTextTreeprocessor
 from .state import ParseState
 
@@ -27,6 +27,7 @@ class FactsExtension(Extension):
             md.ESCAPED_CHARS.append(":")
         md.preprocessors.register(LinePreprocessor(md), "fact_lines", 35)
         bounded.register(md)
+        lists.register(md)
         md.treeprocessors.register(LineTreeprocessor(md), "fact_positions", 25)
         md.inlinePatterns.register(MarkerProcessor(MARKER_RE, md), "fact_markers", 175)
         md.treeprocessors.register(PlainTextTreeprocessor(md), "fact_plain_text", 21)
@@ -50,7 +51,7 @@ class KeepTree(Treeprocessor):
 _MARKDOWN: dict[int, markdown.Markdown] = {}
 
 
-def markdown_for(tab_length: int) -> markdown.Markdown:
+def markdown_for(tab_length: int = lists.INDENT) -> markdown.Markdown:
     """One parser per indent width, reset between notes: building one costs about as
     much as parsing a short note."""
     md = _MARKDOWN.get(tab_length)
@@ -68,6 +69,7 @@ def make_markdown(tab_length: int) -> markdown.Markdown:
             "pymdownx.superfences",
             "pymdownx.highlight",
             FactsExtension(),
+            ObsidianExtension(),
         ],
         extension_configs={"pymdownx.highlight": {"use_pygments": False}},
         tab_length=tab_length,
@@ -76,14 +78,6 @@ def make_markdown(tab_length: int) -> markdown.Markdown:
 
 
 def list_indent(text: str) -> int:
-    """Nested blocks indent by 2 (as the contract writes them) or by 4 spaces; Python-
-    Markdown needs to be told which, so the file's smallest indent of a list item or a
-    code fence (outside code) decides."""
-    lines = text.split("\n")
-    fenced = fenced_lines(lines)
-    indents = []
-    for i, line in enumerate(lines):
-        m = re.match(r"([ \t]+)(?:[-*+]|\d+[.)]|`{3,}|~{3,})", line)
-        if m and i not in fenced:
-            indents.append(len(m.group(1).expandtabs(4)))
-    return 2 if indents and min(indents) < 4 else 4
+    """The indent width the parser runs at: always 4 now that `lists` re-indents each
+    list by its own content column (kept so callers need not change)."""
+    return lists.INDENT
