@@ -278,3 +278,48 @@ def watch_command(notes: Path, out: Path, formats: tuple[str, ...], strict: bool
         watch(config, lambda result: print_result(result, config))
     except KeyboardInterrupt:
         click.echo("stopped")
+
+
+@main.command("sync")
+@notes_option
+@strict_option
+@click.option(
+    "--collection",
+    "collection_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="An Anki collection file (collection.anki2); Anki must be closed.",
+)
+@click.option("--profile", help="An Anki profile's name: its collection in Anki's data folder.")
+@click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
+@click.option("--overwrite", is_flag=True, help="Replace notes edited in Anki since the last sync.")
+@click.option("--yes", is_flag=True, help="Delete even when many notes would go.")
+def sync_command(
+    notes: Path,
+    strict: bool,
+    collection_path: Path | None,
+    profile: str | None,
+    dry_run: bool,
+    overwrite: bool,
+    yes: bool,
+) -> None:
+    """Make an Anki collection match the notes: add, update, delete; reviews stay."""
+    try:
+        import anki  # noqa: F401
+    except ImportError:
+        raise click.ClickException(
+            "sync needs the anki library: pip install -e '.[anki]'"
+        ) from None
+    from .sync import SyncOptions, sync
+    from .sync.profiles import ProfileError, find_collection
+
+    try:
+        target = collection_path or find_collection(profile)
+    except ProfileError as exc:
+        raise click.UsageError(str(exc)) from exc
+    config = BuildConfig(notes=notes, strict=strict)
+    result = sync(config, SyncOptions(target, dry_run=dry_run, overwrite=overwrite, yes=yes))
+    print_diagnostics(result.diagnostics)
+    for line in result.lines:
+        click.echo(printable(line))
+    if not result.ok:
+        sys.exit(1)

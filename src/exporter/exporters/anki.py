@@ -54,6 +54,11 @@ META = '<div class="meta">{{Source}}</div>'
 FIELDS_SINCE = 1_796_133_700
 
 
+def written_mtime(fact: Fact) -> int:
+    """The modification time the deck gives this fact's note."""
+    return max(fact.mtime or EPOCH, FIELDS_SINCE)
+
+
 def _front_back(front: str, back: str) -> dict[str, str]:
     return {
         "qfmt": f'{CONTEXT}<div class="question">{{{{{front}}}}}</div>',
@@ -323,7 +328,7 @@ class Rows:
     cards: list[tuple] = field(default_factory=list)
 
     def add(self, fact: Fact, note: Note, model_id: int, deck_id: int) -> None:
-        nid, mtime = note_id(fact.guid), max(fact.mtime or EPOCH, FIELDS_SINCE)
+        nid, mtime = note_id(fact.guid), written_mtime(fact)
         tags = " " + " ".join(fact.tags) + " "
         self.notes.append(
             (

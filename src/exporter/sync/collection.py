@@ -1,0 +1,126 @@
+"""The user's Anki collection through the official `anki` library: opened only when Anki
+does not hold it, changed in one go, and put back as it was if anything fails.
+
+What the collection holds of ours is found by GUID (the lock's); what it looked like
+right after the last sync is kept in the collection's own config, so a later sync can
+tell a note edited in Anki from one it wrote itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from .plan import InCollection, Synced
+
+STATE_KEY = "exporter-sync"
+
+
+class CollectionBusy(Exception):
+    """Anki (or another program) has the collection open."""
+
+
+@contextlib.contextmanager
+def opened(path: Path) -> Iterator[Any]:
+    """The collection, closed afterwards; `CollectionBusy` when Anki holds it."""
+    from anki.collection import Collection
+    from anki.errors import DBError
+
+    try:
+        col = Collection(str(path))
+    except DBError as exc:
+        raise CollectionBusy(str(exc)) from exc
+    try:
+        yield col
+    finally:
+        col.close()
+
+
+def our_notes(col: Any, guids: Iterable[str]) -> dict[str, InCollection]:
+    wanted = set(guids)
+    held: dict[str, InCollection] = {}
+    for note_id, guid, mod in col.db.all("select id, guid, mod from notes"):
+        if guid in wanted:
+            ords = tuple(col.db.list("select ord from cards where nid = ? order by ord", note_id))
+            held[guid] = InCollection(note_id, mod, ords)
+    return held
+
+
+def synced_state(col: Any) -> dict[str, Synced]:
+    state = col.get_config(STATE_KEY, {})
+    if not isinstance(state, dict):
+        return {}
+    out = {}
+    for guid, value in state.items():
+        with contextlib.suppress(TypeError, ValueError, IndexError):
+            out[str(guid)] = Synced(int(value[0]), int(value[1]))
+    return out
+
+
+def import_package(col: Any, package: Path) -> None:
+    """Anki's own import, for what it does best: new notes with their note types, decks
+    and media. Existing notes are left to `update` (Anki's import skips a note whose
+    time equals the one it has, whatever it is told)."""
+    from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest
+    from anki.import_export_pb2 import ImportAnkiPackageUpdateCondition as Condition
+
+    options = ImportAnkiPackageOptions(
+        update_notes=Condition.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_NEVER,
+        update_notetypes=Condition.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER,
+        with_scheduling=False,
+    )
+    col.import_anki_package(ImportAnkiPackageRequest(package_path=str(package), options=options))
+
+
+def update(col: Any, note_id: int, fields: list[str], tags: tuple[str, ...], deck: str) -> None:
+    """One note made to match its fact: fields, tags and deck; its cards, scheduling and
+    review history stay as they are."""
+    note = col.get_note(note_id)
+    for i, value in enumerate(fields):
+        note.fields[i] = value
+    note.tags = list(tags)
+    col.update_note(note)
+    deck_id = col.decks.id(deck)
+    moved = [c for c in note.card_ids() if col.get_card(c).did != deck_id]
+    if moved:
+        col.set_deck(moved, deck_id)
+
+
+def remove(col: Any, note_ids: list[int], cards: list[tuple[int, int]]) -> None:
+    if note_ids:
+        col.remove_notes(note_ids)
+    card_ids = [
+        col.db.scalar("select id from cards where nid = ? and ord = ?", nid, ord_)
+        for nid, ord_ in cards
+    ]
+    if card_ids:
+        col.remove_cards_and_orphaned_notes([c for c in card_ids if c])
+
+
+def remember(col: Any, state: dict[str, Synced]) -> None:
+    col.set_config(STATE_KEY, {g: [s.mod, s.written] for g, s in sorted(state.items())})
+
+
+@contextlib.contextmanager
+def backed_up(path: Path) -> Iterator[None]:
+    """A copy of the collection file (and its write-ahead log) taken first, and put back
+    if the block fails, so a failed sync leaves the collection exactly as it was."""
+    with tempfile.TemporaryDirectory() as tmp:
+        copies = []
+        for suffix in ("", "-wal"):
+            original = Path(f"{path}{suffix}")
+            if original.exists():
+                copy = Path(tmp) / original.name
+                shutil.copy2(original, copy)
+                copies.append((copy, original))
+        try:
+            yield
+        except BaseException:
+            Path(f"{path}-wal").unlink(missing_ok=True)
+            for copy, original in copies:
+                shutil.copy2(copy, original)
+            raise
