@@ -30,7 +30,9 @@ import xml.etree.ElementTree as etree
 from dataclasses import dataclass
 
 import markdown
+from markdown import blockprocessors
 from markdown.blockprocessors import BlockProcessor
+from markdown.extensions.sane_lists import SaneOListProcessor, SaneUListProcessor
 from markdown.preprocessors import Preprocessor
 from markdown.util import HTML_PLACEHOLDER_RE
 
@@ -45,7 +47,8 @@ INDENT = 4
 MARKER_RE = re.compile(r"(?P<marker>[-+*]|(?P<number>\d{1,9})[.)])(?P<space> *)(?P<rest>.*)")
 # `* * *`, `---`, `___`: a thematic break wins over a bullet.
 THEMATIC_RE = re.compile(r"(?:(?:\*[ ]*){3,}|(?:-[ ]*){3,}|(?:_[ ]*){3,})")
-FENCE_RE = re.compile(r"(`{3,}|~{3,})")
+# Python-Markdown finds these only at a block's left edge; in a list item they are not.
+QUOTE_OR_HEADING_RE = re.compile(r">|#{1,6}(?:[ ]|$)")
 # Lines that start a block CommonMark will not read as a lazy paragraph continuation.
 BLOCK_START_RE = re.compile(r"(?:#{1,6}(?:[ ]|$)|>|`{3,}|~{3,}|<)")
 
@@ -56,8 +59,6 @@ class Item:
 
     column: int
     new_column: int
-    ordered: bool
-    delimiter: str
 
 
 def leading(line: str) -> int:
@@ -127,24 +128,17 @@ def normalise(lines: list[str]) -> list[str]:
         m = MARKER_RE.fullmatch(text) if relative < INDENT else None
         if m and THEMATIC_RE.fullmatch(text):
             m = None
-        if m and paragraph:
-            sibling = depth < len(stack) and _same_list(stack[depth], m)
-            if not (sibling or can_interrupt(m)):
-                m = None
+        if m and paragraph and depth == len(stack) and not can_interrupt(m):
+            # Paragraph text that looks like a marker; Python-Markdown must not see one.
+            out.append(" " * (new_base + relative) + (escape_marker(m) if stack else text))
+            continue
         if m:
             del stack[depth:]
             marker = m.group("marker")
             if marker.endswith(")"):
                 marker = marker[:-1] + "."
             new_indent = INDENT * depth
-            stack.append(
-                Item(
-                    content_column(indent, m),
-                    new_indent + INDENT,
-                    m.group("number") is not None,
-                    m.group("marker")[-1],
-                )
-            )
+            stack.append(Item(content_column(indent, m), new_indent + INDENT))
             out.append(" " * new_indent + marker + m.group("space") + m.group("rest"))
             paragraph = bool(m.group("rest").strip())
             continue
@@ -160,9 +154,45 @@ def normalise(lines: list[str]) -> list[str]:
     return out
 
 
-def _same_list(item: Item, m: re.Match[str]) -> bool:
-    ordered = m.group("number") is not None
-    return item.ordered == ordered and item.delimiter == m.group("marker")[-1]
+def escape_marker(m: re.Match[str]) -> str:
+    """`2. text` as `2\\. text`: inside a list item Python-Markdown would read it as a
+    nested item, where CommonMark reads paragraph text (a list under a paragraph line
+    must start at 1). `N)` is no marker to Python-Markdown, so it needs nothing."""
+    marker = m.group("marker")
+    if marker.endswith(")"):
+        return m.group(0)
+    return marker[:-1] + "\\" + marker[-1] + m.group("space") + m.group("rest")
+
+
+class EndBeforeItem:
+    """Python-Markdown takes a whole block for a list or an indented part of one, where
+    CommonMark ends it at a list item of an outer level (after the preprocessor, one
+    left of the first indent) that the processor does not own: a list of the other kind
+    (sane lists would take it as text of the last item), or any item after an indented
+    paragraph of an item. The rest goes back to be parsed as a block of its own."""
+
+    ENDS_RE: re.Pattern[str]
+
+    def run(self, parent: etree.Element, blocks: list[str]) -> None:
+        lines = blocks[0].split("\n")
+        for i, line in enumerate(lines[1:], start=1):
+            outer = leading(line) < INDENT and self.ENDS_RE.match(line)
+            if outer and not THEMATIC_RE.fullmatch(line.strip()):
+                blocks[0:1] = ["\n".join(lines[:i]), "\n".join(lines[i:])]
+                break
+        super().run(parent, blocks)  # type: ignore[misc]
+
+
+class OListProcessor(EndBeforeItem, SaneOListProcessor):
+    ENDS_RE = re.compile(r" *[-+*] +\S")
+
+
+class UListProcessor(EndBeforeItem, SaneUListProcessor):
+    ENDS_RE = re.compile(r" *\d{1,9}\. +\S")
+
+
+class ListIndentProcessor(EndBeforeItem, blockprocessors.ListIndentProcessor):
+    ENDS_RE = re.compile(r" *(?:[-+*]|\d{1,9}\.) +\S")
 
 
 class InterruptProcessor(BlockProcessor):
@@ -173,8 +203,11 @@ class InterruptProcessor(BlockProcessor):
     Registered just above the paragraph processor, so it only sees what would otherwise
     become a paragraph, in the context (root, quote, list item) the parser is in."""
 
+    # A line that may start a block; `run` looks closer. Possessive, so the search is
+    # linear in the block.
     CANDIDATE_RE = re.compile(
-        r"\n *+(?:[-+*] +\S|0*1[.] +\S|[^\n|]*+\|[^\n]*+\n *\|? *:?-|\x02wzxhzdk)|^ *\x02wzxhzdk"
+        r"\n *+(?:[-+*] +\S|0*1[.] +\S|>|#|\x02wzxhzdk|[^\n|]*+\|[^\n]*+\n *\|? *:?-)"
+        r"|^ *\x02wzxhzdk"
     )
 
     def test(self, parent: etree.Element, block: str) -> bool:
@@ -198,14 +231,15 @@ class InterruptProcessor(BlockProcessor):
 
     def split_at(self, parent: etree.Element, lines: list[str]) -> int | None:
         """The first line (after the first) where a new block starts, or None."""
-        # In a tight list item, lines under the item's first line keep their indent.
-        limit = INDENT * 2 if self.parser.state.isstate("list") else INDENT
+        # In a tight list item, the lines under the item's first line keep the item's
+        # indent; a line left of it is a lazy continuation of the paragraph.
+        low = INDENT if self.parser.state.isstate("list") else 0
         for i, line in enumerate(lines[1:], start=1):
             if self.is_code(line):
                 return i
-            if leading(line) >= limit:
+            if not low <= leading(line) < low + INDENT:
                 continue
-            if starts_list(line.strip()):
+            if starts_list(line.strip()) or QUOTE_OR_HEADING_RE.match(line.strip()):
                 return i
             if i + 1 < len(lines) and "|" in line and self.is_table(parent, lines[i : i + 2]):
                 return i
@@ -232,3 +266,7 @@ def register(md: markdown.Markdown) -> None:
     above the paragraph processor (10) and link references (15)."""
     md.preprocessors.register(ListIndentPreprocessor(md), "list_indent", 29)
     md.parser.blockprocessors.register(InterruptProcessor(md.parser), "list_interrupt", 16)
+    # In place of the sane lists' processors: same names, same priorities.
+    md.parser.blockprocessors.register(OListProcessor(md.parser), "olist", 40)
+    md.parser.blockprocessors.register(UListProcessor(md.parser), "ulist", 30)
+    md.parser.blockprocessors.register(ListIndentProcessor(md.parser), "indent", 90)
