@@ -296,8 +296,10 @@ def test_hostile_html_is_sanitised_and_text_survives(tmp_path):
         assert kept in html, kept
 
 
-def test_two_facts_in_one_paragraph_are_warned_about(tmp_path):
-    note, diags = parse(tmp_path, "# T\n\nOne :: first\nTwo :: second\n")
+def test_two_facts_on_one_line_are_warned_about(tmp_path):
+    # One fact a line: two lines are two facts (tests/syntax/test_facts.py); two
+    # separators on one line are still one fact and a warning.
+    note, diags = parse(tmp_path, "# T\n\nOne :: first :: second\n")
     (d,) = diags
     assert (d.line, d.col, d.is_error) == (3, 1, False)
     assert "more than one '::'" in d.message

@@ -9,7 +9,7 @@ import markdown
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
-from . import bounded, lists
+from . import bounded, containers, headings, lists
 from .facts import FactTreeprocessor
 from .markers import MARKER_RE, MarkerProcessor
 from .obsidian import ObsidianExtension
@@ -28,6 +28,8 @@ class FactsExtension(Extension):
         md.preprocessors.register(LinePreprocessor(md), "fact_lines", 35)
         bounded.register(md)
         lists.register(md)
+        headings.register(md)
+        containers.register(md)
         md.treeprocessors.register(LineTreeprocessor(md), "fact_positions", 25)
         md.inlinePatterns.register(MarkerProcessor(MARKER_RE, md), "fact_markers", 175)
         md.treeprocessors.register(PlainTextTreeprocessor(md), "fact_plain_text", 21)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as etree
+from itertools import pairwise
 
 import markdown
 from markdown.treeprocessors import Treeprocessor
@@ -12,30 +13,46 @@ from markdown.treeprocessors import Treeprocessor
 from ..diagnostics import error, warning
 from ..model import Kind
 from .markers import normalise_tag
-from .state import FactSpec, ParseState
+from .state import FactSpec, ParseState, Position
 from .tree import (
     ANSWER_BLOCKS,
     HEADINGS,
+    MARKERS,
     Node,
     find_markers,
     inline_nodes,
+    is_br,
+    join_lines,
     markers_in,
+    newlines_in,
     own_texts,
     remove_markers,
     set_children,
+    split_lines,
     strip_nodes,
     unwrap_marker,
     unwrap_markers,
     wrap,
 )
 
+# A run of exactly two or three colons; whether it separates depends on its neighbours.
+COLONS_RE = re.compile(r"(?<!:):{2,3}(?!:)")
+
 
 class FactTreeprocessor(Treeprocessor):
     def run(self, root: etree.Element) -> None:
         self.state: ParseState = self.md.fact_state
+        # The cloze markers that made a cloze fact; every other marker left in the tree
+        # at the end is turned back into text, so no `<x-cloze>` reaches a card or sheet.
+        self.kept: set[int] = set()
         self.walk(root)
+        stray = [el for el in root.iter() if el.tag in MARKERS and id(el) not in self.kept]
+        unwrap_markers(root, stray)
 
     def walk(self, parent: etree.Element, skip: tuple[etree.Element, ...] = ()) -> None:
+        for el in list(parent):
+            if el.tag == "p" and not any(el is t for t in skip):
+                self.split_paragraph(parent, el)
         children = list(parent)
         taken: list[etree.Element] = list(skip)
         for i, el in enumerate(children):
@@ -50,8 +67,104 @@ class FactTreeprocessor(Treeprocessor):
                     taken.append(block)
             elif el.tag == "li":
                 self.list_item(el)
+            elif el.tag == "table":
+                self.table(parent, el)
             else:
                 self.walk(el)
+
+    def split_paragraph(self, parent: etree.Element, p: etree.Element) -> None:
+        """One fact a line: a paragraph whose lines hold several facts (no blank line
+        between them) becomes one paragraph a fact, each starting at its fact line; the
+        lines after a fact line that hold no fact continue it (a wrapped answer), and
+        prose lines above the first fact line stay a paragraph of prose."""
+        nodes, _ = inline_nodes(p)
+        set_children(p, nodes)
+        if not any(is_br(n) or (isinstance(n, str) and "\n" in n) for n in nodes):
+            return
+        lines = split_lines(nodes)
+        starts = [i for i, line in enumerate(lines) if self.holds_fact(line)]
+        if not starts or starts == [0]:
+            return
+        for node in nodes:
+            if not isinstance(node, str):
+                node.tail = None  # the pieces below set each tail again
+        bounds = ([0] if starts[0] else []) + starts + [len(lines)]
+        pos = self.state.positions.get(p)
+        raw = pos.raw.split("\n") if pos else []
+        at = parent_index(parent, p)
+        parent.remove(p)
+        offset = 0
+        for n, (start, end) in enumerate(pairwise(bounds)):
+            group = lines[start:end]
+            if group and group[-1] and is_br(group[-1][-1]):
+                group[-1] = group[-1][:-1]
+            piece = etree.Element("p", dict(p.attrib))
+            set_children(piece, join_lines(group))
+            piece.tail = p.tail
+            parent.insert(at + n, piece)
+            span = len(group) + sum(newlines_in(line) for line in group)
+            if pos is not None:
+                first = min(offset, max(len(raw) - 1, 0))
+                self.state.positions[piece] = Position(
+                    pos.line + first, "\n".join(raw[first : first + span])
+                )
+            offset += span
+
+    @staticmethod
+    def holds_fact(nodes: list[Node]) -> bool:
+        if find_separator(nodes) is not None:
+            return True
+        elements = [n for n in nodes if not isinstance(n, str)]
+        return any(m.tag == "x-cloze" for n in elements for m in markers_in(n))
+
+    def table(self, parent: etree.Element, table: etree.Element) -> None:
+        """A table with a cloze in a cell is one cloze fact: the table with those cells
+        blanked, as Anki users make them. Its tags and `^id` may sit in any cell. A
+        `question :: answer` in a cell makes no card, and says so."""
+        cells = [c for c in table.iter() if c.tag in ("td", "th")]
+        for cell in cells:
+            self.report_errors(cell)
+        clozes = find_markers(table, "x-cloze")
+        if not clozes:
+            for cell in cells:
+                nodes, _ = inline_nodes(cell)
+                set_children(cell, nodes)
+                if find_separator(nodes) is not None:
+                    self.warn(
+                        cell,
+                        "::",
+                        "'::' in a table cell makes no card",
+                        "write the fact on its own line, or blank a cell with {{…}} "
+                        "to make the table a cloze",
+                    )
+            return
+        tags = find_markers(table, "x-tag")
+        anchors = find_markers(table, "x-id")
+        first = next((c for c in cells if c in self.state.positions), table)
+        line, col = self.locate(first, None)
+        remove_markers(table, tags + anchors)
+        holder = etree.Element("div")
+        holder.tail, table.tail = table.tail, None
+        parent.insert(parent_index(parent, table), holder)
+        parent.remove(table)
+        set_children(holder, [wrap("x-q", [table]), wrap("x-a", [])])
+        self.add_spec(holder, Kind.CLOZE, clozes, tags, anchors, line, col)
+
+    def add_spec(
+        self,
+        holder: etree.Element,
+        kind: Kind,
+        clozes: list[etree.Element],
+        tags: list[etree.Element],
+        anchors: list[etree.Element],
+        line: int,
+        col: int,
+    ) -> None:
+        holder.set("data-fact", str(len(self.state.specs)))
+        self.kept.update(id(c) for c in clozes)
+        tag_names = tuple(normalise_tag(m.get("name", "")) for m in tags)
+        anchor = anchors[-1].get("name", "") if anchors else ""
+        self.state.specs.append(FactSpec(kind, tag_names, anchor, line, col))
 
     def list_item(self, li: etree.Element) -> None:
         """A tight item holds its fact line as text; a loose one as a first paragraph.
@@ -76,6 +189,25 @@ class FactTreeprocessor(Treeprocessor):
         remove_markers(h, found)
         unwrap_markers(h, find_markers(h, "x-id"))
         self.report_errors(h)
+        clozes = find_markers(h, "x-cloze")
+        if clozes:
+            self.warn(
+                h,
+                "{{",
+                "clozes in headings make no card",
+                "move the cloze to a line under the heading",
+            )
+            unwrap_markers(h, clozes)
+        else:
+            nodes, _ = inline_nodes(h)
+            set_children(h, nodes)
+            if find_separator(nodes) is not None:
+                self.warn(
+                    h,
+                    "::",
+                    "'::' in a heading makes no card",
+                    "write the fact on a line under the heading; write \\:: for a literal '::'",
+                )
         self.state.heading_tags[h] = tuple(tags)
 
     def fact(
@@ -155,11 +287,17 @@ class FactTreeprocessor(Treeprocessor):
         for block in used:
             if block in blocks:
                 holder.remove(block)
+        for block in used:
+            if find_markers(block, "x-cloze"):
+                self.warn(
+                    holder,
+                    "::",
+                    "a cloze inside a long answer makes no card",
+                    "give the cloze a line of its own",
+                )
+                break
         set_children(holder, [wrap("x-q", question), wrap("x-a", answer), *rest])
-        holder.set("data-fact", str(len(self.state.specs)))
-        tag_names = tuple(normalise_tag(m.get("name", "")) for m in tags)
-        anchor = anchors[-1].get("name", "") if anchors else ""
-        self.state.specs.append(FactSpec(kind, tag_names, anchor, line, col))
+        self.add_spec(holder, kind, clozes, tags, anchors, line, col)
         return [b for b in used if b not in blocks]
 
     def is_answer_block(self, el: etree.Element) -> bool:
@@ -214,15 +352,35 @@ class FactTreeprocessor(Treeprocessor):
         line, col = self.locate(el, needle)
         self.state.diagnostics.append(error(self.state.display, line, col, message, hint))
 
+    def warn(self, el: etree.Element, needle: str, message: str, hint: str) -> None:
+        line, col = self.locate(el, needle)
+        self.state.diagnostics.append(warning(self.state.display, line, col, message, hint))
+
 
 def find_separator(nodes: list[Node]) -> tuple[int, int, int] | None:
+    """The first `::` or `:::` with white space on both sides, where the start and the
+    end of the line count as white space (`:: answer` has an empty question; `Pillars ::`
+    ends a line and takes the block under it). Colons touching text are text: an IPv6
+    address (`fe80::/10`, `::1`), a C++ name (`std::plus`), a URL, a word."""
+    last = len(nodes) - 1
     for i, node in enumerate(nodes):
-        if isinstance(node, str):
-            at = node.find("::")
-            if at >= 0:
-                width = 3 if node[at : at + 3] == ":::" else 2
-                return i, at, width
+        if not isinstance(node, str) or "::" not in node:
+            continue
+        for m in COLONS_RE.finditer(node):
+            at, end = m.span()
+            if at:
+                before = node[at - 1].isspace()
+            else:
+                prev = nodes[i - 1] if i else None
+                before = i == 0 or (isinstance(prev, str) and prev[-1:].isspace())
+            after = node[end].isspace() if end < len(node) else i == last
+            if before and after:
+                return i, at, end - at
     return None
+
+
+def parent_index(parent: etree.Element, child: etree.Element) -> int:
+    return next(i for i, c in enumerate(parent) if c is child)
 
 
 def split_nodes(

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as etree
+from collections.abc import Callable
 
+from markdown import util
 from markdown.inlinepatterns import InlineProcessor
 
 # A cloze holds no `{{`: a nested one is an error, and without the rule an unclosed `{{`
@@ -18,6 +20,8 @@ ANCHOR_RE = r"(?<!\S)\^(?P<anchor>[A-Za-z0-9][A-Za-z0-9-]*)(?![^\s])"
 MARKER_RE = f"{CLOZE_RE}|{TAG_RE}|{ANCHOR_RE}"
 TRAILING_PUNCT = ".,;:!?"
 TOKEN_RE = re.compile("\ue000(\\d+)\ue001")
+# A backslash escape in the inline stage: the character's code point between STX and ETX.
+ESCAPED_RE = re.compile(f"{util.STX}(\\d+){util.ETX}")
 
 
 def normalise_tag(tag: str) -> str:
@@ -32,7 +36,7 @@ class MarkerProcessor(InlineProcessor):
 
     def handleMatch(self, m: re.Match[str], data: str):
         if m.group("cloze") is not None:
-            return cloze(m)
+            return cloze(m, self.hint_text)
         if m.group("tag") is not None:
             tag = m.group("tag").rstrip(TRAILING_PUNCT + "/")
             el = etree.Element("x-tag")
@@ -44,8 +48,25 @@ class MarkerProcessor(InlineProcessor):
         el.text = m.group(0)
         return el, m.start(0), m.end(0)
 
+    def hint_text(self, raw: str) -> str:
+        """A hint is plain text from the note: an attribute, which Markdown never
+        resolves. Code spans and escapes claimed their text before this pattern ran, so
+        their placeholders are put back as the characters written (a code span as its
+        text); nothing of Markdown's own (`klzzwxh:`) may reach a card or the sheet."""
+        stash = self.md.treeprocessors["inline"].stashed_nodes
 
-def cloze(m: re.Match[str]):
+        def stashed(m: re.Match[str]) -> str:
+            value = stash.get(m.group(1))
+            if value is None:
+                return ""
+            return value if isinstance(value, str) else "".join(value.itertext())
+
+        text = util.INLINE_PLACEHOLDER_RE.sub(stashed, raw)
+        text = ESCAPED_RE.sub(lambda e: chr(int(e.group(1))), text)
+        return " ".join(text.replace(util.STX, "").replace(util.ETX, "").split())
+
+
+def cloze(m: re.Match[str], hint_text: Callable[[str], str] = str.strip):
     inner = m.group("cloze")
     el = etree.Element("x-cloze")
     explicit = re.fullmatch(r"c(\d+)::(.*)", inner, re.S)
@@ -60,8 +81,9 @@ def cloze(m: re.Match[str]):
     if not text.strip():
         return marker_error(m, f"empty cloze '{m.group(0)}'", "put the hidden text inside")
     el.text = text
-    if hint.strip():
-        el.set("hint", hint.strip())
+    hint = hint_text(hint)
+    if hint:
+        el.set("hint", hint)
     return el, m.start(0), m.end(0)
 
 

@@ -10,6 +10,8 @@ HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 BLOCKS = {"p", "ul", "ol", "table", "pre", "blockquote", "div", "hr", "dl"} | HEADINGS
 ANSWER_BLOCKS = {"ul", "ol", "table", "pre", "blockquote", "div", "dl"}
 POSITIONED = {"p", "li", "td", "th", "dt", "dd"} | HEADINGS
+# The marker elements the inline stage makes and the fact pass consumes.
+MARKERS = {"x-cloze", "x-tag", "x-id", "x-error"}
 
 
 Node = str | etree.Element
@@ -53,12 +55,59 @@ def wrap(tag: str, nodes: list[Node]) -> etree.Element:
 
 
 def strip_nodes(nodes: list[Node]) -> list[Node]:
-    nodes = [n for n in nodes if not (isinstance(n, str) and not n.strip())]
+    """Trim white space at both ends only: the space between two spans inside
+    (`**Khanij** **Bidesh**`, `{{a}} {{b}}`) is part of the text."""
+    start, end = 0, len(nodes)
+    while start < end and isinstance(nodes[start], str) and not nodes[start].strip():
+        start += 1
+    while end > start and isinstance(nodes[end - 1], str) and not nodes[end - 1].strip():
+        end -= 1
+    nodes = nodes[start:end]
     if nodes and isinstance(nodes[0], str):
         nodes[0] = nodes[0].lstrip()
     if nodes and isinstance(nodes[-1], str):
         nodes[-1] = nodes[-1].rstrip()
     return nodes
+
+
+def split_lines(nodes: list[Node]) -> list[list[Node]]:
+    """Inline content cut at its line breaks: the newlines in its own text, and hard
+    breaks (`<br>`, which end their line). A newline inside a span stays in that span's
+    line. `join_lines` puts the lines back together exactly."""
+    lines: list[list[Node]] = [[]]
+    for node in nodes:
+        if not isinstance(node, str):
+            lines[-1].append(node)
+            if node.tag == "br":
+                lines.append([])
+            continue
+        first, *rest = node.split("\n")
+        if first:
+            lines[-1].append(first)
+        for piece in rest:
+            lines.append([piece] if piece else [])
+    return lines
+
+
+def join_lines(lines: list[list[Node]]) -> list[Node]:
+    """The inverse of `split_lines`: the lines joined by newlines."""
+    out: list[Node] = []
+    for i, line in enumerate(lines):
+        if i and not (lines[i - 1] and is_br(lines[i - 1][-1])):
+            out.append("\n")
+        out.extend(line)
+    return out
+
+
+def is_br(node: Node) -> bool:
+    return not isinstance(node, str) and node.tag == "br"
+
+
+def newlines_in(nodes: list[Node]) -> int:
+    """Source lines a run of nodes spans beyond its first (newlines inside spans too)."""
+    return sum(
+        n.count("\n") if isinstance(n, str) else "".join(n.itertext()).count("\n") for n in nodes
+    )
 
 
 def find_markers(el: etree.Element, tag: str) -> list[etree.Element]:
