@@ -105,8 +105,7 @@ def test_a_month_of_edits_lands_note_by_note_and_keeps_every_review(setup):
     second = run_sync(notes, target)
     assert second.exit_code == 0, second.output
     assert (
-        "sync: 1 to add, 3 to update, 1 to delete, 1 empty cloze cards to delete, "
-        "0 edited in Anki"
+        "sync: 1 to add, 3 to update, 1 to delete, 1 empty cloze cards to delete, 0 edited in Anki"
     ) in second.output
     col = open_collection(target)
     now = {col.get_note(n).fields[0]: n for n in col.find_notes("")}
@@ -229,3 +228,32 @@ def test_many_deletions_stop_and_ask(setup):
     col = open_collection(target)
     assert col.note_count() == 1
     col.close()
+
+
+def test_removed_facts_stay_pending_until_a_sync_or_forget(setup):
+    notes, target = setup
+    build_args = ["build", "--notes", str(notes), "--format", "apkg"]
+    assert CliRunner().invoke(main, build_args).exit_code == 0
+    edit(notes / "general.md", "- KABIL ::: Khanij Bidesh India Ltd\n", "")
+
+    for _ in range(2):  # the edit, then a build with nothing to do: both remind
+        shown = CliRunner().invoke(main, build_args).output
+        assert "1 removed fact may still be in Anki" in shown
+        assert '"Source:*<!--exporter:' in shown
+    checked = CliRunner().invoke(main, ["check", "--notes", str(notes)]).output
+    assert "1 removed fact may still be in Anki: `python build.py sync` deletes them" in checked
+    listed = CliRunner().invoke(main, ["check", "--notes", str(notes), "--removed"]).output
+    assert "kinds/general.md  KABIL" in listed
+
+    assert run_sync(notes, target).exit_code == 0
+    assert "may still be in Anki" not in CliRunner().invoke(main, build_args).output
+    assert (
+        "may still be in Anki"
+        not in CliRunner().invoke(main, ["check", "--notes", str(notes)]).output
+    )
+
+    edit(notes / "general.md", "- Capital of France :: Paris #geo\n", "")
+    assert "1 removed fact" in CliRunner().invoke(main, build_args).output
+    forgot = CliRunner().invoke(main, [*build_args, "--forget-removed"])
+    assert forgot.exit_code == 0 and "may still be in Anki" not in forgot.output
+    assert "may still be in Anki" not in CliRunner().invoke(main, build_args).output

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__, exporters
+from . import __version__, exporters, identity
 from .config import BuildConfig
 from .diagnostics import Diagnostic, has_errors
 from .identity import Report
@@ -204,6 +204,11 @@ def main(ctx: click.Context) -> None:
 @click.option("--self-test", is_flag=True, help="Also write a sheet with answers blanked.")
 @click.option("--dry-run", is_flag=True, help="Parse and report; write nothing.")
 @click.option(
+    "--forget-removed",
+    is_flag=True,
+    help="You deleted the removed facts' notes in Anki yourself: stop reminding.",
+)
+@click.option(
     "--paper",
     type=click.Choice(["a4", "letter"]),
     default="a4",
@@ -218,6 +223,7 @@ def build_command(
     tags: tuple[str, ...] = (),
     self_test: bool = False,
     dry_run: bool = False,
+    forget_removed: bool = False,
     paper: str = "a4",
 ) -> None:
     """Build the deck and the sheet."""
@@ -229,6 +235,7 @@ def build_command(
         tags=tags,
         self_test=self_test,
         dry_run=dry_run,
+        forget_removed=forget_removed,
         paper=paper,
     )
     with progress_line() as progress:
@@ -248,11 +255,17 @@ def build_command(
 @main.command("check")
 @notes_option
 @strict_option
-def check_command(notes: Path, strict: bool) -> None:
+@click.option("--removed", is_flag=True, help="List removed facts that may still be in Anki.")
+def check_command(notes: Path, strict: bool, removed: bool) -> None:
     """Parse the notes and report every problem a build would; write nothing."""
-    examined = examine(BuildConfig(notes=notes, strict=strict))
+    config = BuildConfig(notes=notes, strict=strict)
+    examined = examine(config)
     diags = examined.diagnostics
     print_diagnostics(diags)
+    if examined.lock is not None:
+        *_, report = identity.resolve(examined.deck, examined.lock, lambda: 0, None, config.scope)
+        for line in pending_lines(report.pending, config, listed=removed):
+            click.echo(printable(line))
     errors = sum(d.is_error for d in diags)
     deck = examined.deck
     click.echo(
@@ -261,6 +274,22 @@ def check_command(notes: Path, strict: bool) -> None:
     )
     if has_errors(diags, strict):
         sys.exit(1)
+
+
+def pending_lines(pending, config: BuildConfig, listed: bool) -> list[str]:
+    """How many removed facts may still be in Anki; with `listed`, which."""
+    if not pending:
+        return ["no removed facts are waiting to be deleted from Anki"] if listed else []
+    lines = [
+        f"{plural(len(pending), 'removed fact')} may still be in Anki: "
+        "`python build.py sync` deletes them"
+        + ("" if listed else "; `python build.py check --removed` lists them")
+    ]
+    if listed:
+        lines += [
+            f"  {display_path(config.notes / e.path)}  {shorten(e.question)}" for e in pending
+        ]
+    return lines
 
 
 @main.command("watch")

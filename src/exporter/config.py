@@ -28,6 +28,7 @@ class BuildConfig:
     tags: tuple[str, ...] = ()
     self_test: bool = False
     dry_run: bool = False
+    forget_removed: bool = False
     paper: str = "a4"
     workers: int | None = None
     styles: Path = field(default_factory=default_styles)

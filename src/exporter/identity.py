@@ -59,6 +59,9 @@ class LockEntry:
     anchor: str = ""
     removed: bool = False
     marked: str = ""
+    # A removed fact whose note is known to be gone from Anki (a sync deleted it, or the
+    # person said they did): no longer pending.
+    gone: bool = False
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -77,6 +80,8 @@ class LockEntry:
             data["marked"] = self.marked
         if self.removed:
             data["removed"] = True
+        if self.gone:
+            data["gone"] = True
         return data
 
 
@@ -146,7 +151,12 @@ FIELDS: dict[str, type] = {
     "hash": str,
     "mtime": int,
 }
-OPTIONAL_FIELDS: dict[str, type] = {"anchor": str, "removed": bool, "marked": str}
+OPTIONAL_FIELDS: dict[str, type] = {
+    "anchor": str,
+    "removed": bool,
+    "marked": str,
+    "gone": bool,
+}
 
 
 def _field(data: dict[str, Any], name: str, kind: type, where: str) -> Any:
@@ -224,6 +234,9 @@ class Change:
 class Report:
     changes: tuple[Change, ...] = ()
     stamps_changed: tuple[str, ...] = ()
+    # Removed facts whose notes may still be in Anki: every build says so until a sync
+    # deletes them or the person says they did.
+    pending: tuple[LockEntry, ...] = ()
 
     def of(self, status: str) -> tuple[Change, ...]:
         return tuple(c for c in self.changes if c.status == status)
@@ -454,7 +467,24 @@ def resolve(
     )
     stamped = {k: m for k, (_, m) in new_stamps.items()}
     new_deck = dataclasses.replace(deck, notes=notes, stamps=stamped)
-    return new_deck, Lock(tuple(entries), new_stamps), Report(tuple(changes), tuple(stamps_changed))
+    lock_after = Lock(tuple(entries), new_stamps)
+    report = Report(tuple(changes), tuple(stamps_changed), pending_removals(lock_after, scope))
+    return new_deck, lock_after, report
+
+
+def pending_removals(lock: Lock, scope: str = "") -> tuple[LockEntry, ...]:
+    return tuple(
+        e for e in lock.entries if e.removed and not e.gone and e.path.startswith(scope)
+    )
+
+
+def forget(lock: Lock, guids: set[str]) -> Lock:
+    """The lock with these removed facts marked gone from Anki."""
+    entries = tuple(
+        dataclasses.replace(e, gone=True) if e.removed and e.guid in guids else e
+        for e in lock.entries
+    )
+    return Lock(entries, lock.stamps)
 
 
 def _status(fact: Fact, entry: LockEntry, same: bool) -> str:

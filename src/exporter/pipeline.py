@@ -273,7 +273,8 @@ def _build(config: BuildConfig, progress: Progress | None, now: Callable[[], int
     inputs = cache.input_digest(config, content, formats)
     fingerprint = cache.fingerprint(config, inputs)
     state = cache.load_state(config)
-    if state and not config.dry_run and state.still_valid(fingerprint):
+    asks_more = config.dry_run or config.forget_removed
+    if state and not asks_more and state.still_valid(fingerprint):
         return BuildResult(
             None,
             tuple(
@@ -284,7 +285,7 @@ def _build(config: BuildConfig, progress: Progress | None, now: Callable[[], int
             report=Report(),
             up_to_date=True,
             counts=tuple(state.summary["counts"]),
-            advice=tuple(state.summary.get("stale", [])),
+            advice=tuple(state.summary.get("advice", [])),
         )
 
     parsed = cache.ParsedNotes(config)
@@ -295,6 +296,9 @@ def _build(config: BuildConfig, progress: Progress | None, now: Callable[[], int
 
     stamps = {k: v for e in chosen for k, v in e.signatures(config).items()}
     deck, new_lock, report = identity.resolve(deck, lock, now, stamps, config.scope)
+    if config.forget_removed:
+        new_lock = identity.forget(new_lock, {e.guid for e in report.pending})
+        report = dataclasses.replace(report, pending=())
     subset = select_tags(deck, config.tags)
     if config.tags and not subset.facts:
         diags = sort_unique([*diags, no_match(deck, config)])
@@ -323,7 +327,7 @@ def _build(config: BuildConfig, progress: Progress | None, now: Callable[[], int
 
     counts = counts_of(subset)
     try:
-        stale = remember(config, chosen, state, outputs, content, diags, counts, inputs)
+        stale = remember(config, chosen, state, outputs, content, diags, counts, inputs, advice)
         parsed.flush()
     except OSError as exc:
         # The outputs and the lock are in place: say so, rather than "nothing changed".
@@ -356,6 +360,7 @@ def remember(
     diags: tuple[Diagnostic, ...],
     counts: tuple[int, int, int],
     inputs: str,
+    advice: tuple[str, ...],
 ) -> list[str]:
     """After the outputs are in place: tidy the folders the exporters own, record what
     was built (for the stale report and the next no-op check), prune the caches. Returns
@@ -369,9 +374,10 @@ def remember(
     manifest.update(config.out, recorded, whole, content, config.command())
     every_cache = [sub for name in exporters.NAMES for sub in exporters.get(name).cache_folders()]
     cache.prune(config.out / ".cache", time.time(), every_cache)
-    # Warnings are kept with the state, so an unchanged rebuild still shows them.
+    # Warnings and advice are kept with the state, so an unchanged rebuild still shows
+    # them (removed facts still in Anki, stale outputs).
     warnings = [{**dataclasses.asdict(d), "severity": d.severity.value} for d in diags]
-    summary = {"counts": counts, "warnings": warnings, "stale": stale}
+    summary = {"counts": counts, "warnings": warnings, "advice": [*advice, *stale]}
     cache.save_state(config, cache.fingerprint(config, inputs), outputs, summary)
     return stale
 

@@ -127,15 +127,24 @@ def note_types(css: str):
     return {Kind.BASIC: basic, Kind.LONG: basic, Kind.REVERSED: reversed_, Kind.CLOZE: cloze}
 
 
+# Anki's cloze parser reads the raw field: `::` inside a deletion would start its hint,
+# `}}` end it, `{{` open another. Written as character references, the browser shows the
+# same characters and the parser sees none of them.
+CLOZE_LITERALS = str.maketrans({":": "&#58;", "{": "&#123;", "}": "&#125;"})
+
+
 def cloze_field(fact: Fact) -> str:
     """The model's cloze parts in Anki's own `{{cN::text::hint}}` syntax. The hint is text
-    from the note: Anki puts it into the card as HTML, so it is escaped here."""
+    from the note: Anki puts it into the card as HTML, so it is escaped here. A deletion
+    or hint holding `::` (`std::plus` in code, `\\::`) keeps it, as references; so does a
+    `{{` in the sentence around them (a code span showing the syntax)."""
     out = []
     for seg in fact.text:
         if isinstance(seg, Cloze):
-            out.append(cloze_text(seg.ord, seg.html, html.escape(seg.hint)))
+            text = seg.html.translate(CLOZE_LITERALS)
+            out.append(cloze_text(seg.ord, text, html.escape(seg.hint).translate(CLOZE_LITERALS)))
         else:
-            out.append(seg)
+            out.append(seg.replace("{{", "&#123;&#123;"))
     return "".join(out)
 
 
@@ -263,15 +272,7 @@ class AnkiExporter:
                 )
             elif kind == "anki":
                 lines.append(f"  note type {model_id} has new templates or CSS")
-        removed = report.of("removed")
-        if removed:
-            lines += [
-                "Anki keeps the notes of removed facts after an import. To delete them, "
-                "search the Anki browser for the line below, check what it finds, and "
-                "delete those notes:",
-                "  " + " OR ".join(removed_search(c.entry) for c in removed if c.entry),
-            ]
-        return lines
+        return lines + pending_advice(report.pending)
 
     def export(
         self,
@@ -381,6 +382,21 @@ def card_ords(fact: Fact) -> tuple[int, ...]:
     if fact.kind is Kind.CLOZE:
         return tuple(o - 1 for o in fact.cloze_ords)
     return (0, 1) if fact.kind is Kind.REVERSED else (0,)
+
+
+def pending_advice(pending: tuple[LockEntry, ...]) -> list[str]:
+    """Said by every build until the notes of removed facts are gone from Anki: an
+    import cannot delete them."""
+    if not pending:
+        return []
+    count = len(pending)
+    return [
+        f"{count} removed fact{'s' if count != 1 else ''} may still be in Anki (an import "
+        "cannot delete notes): `python build.py sync` deletes them; or search the Anki "
+        "browser for the line below, delete what it finds, then run "
+        "`python build.py build --forget-removed`",
+        "  " + " OR ".join(removed_search(e) for e in pending),
+    ]
 
 
 def removed_search(entry: LockEntry) -> str:

@@ -83,15 +83,21 @@ def sync(
             "it made; nothing was changed. Check the list above, then sync again with --yes"
         )
         return SyncResult(False, tuple(lines), built.diagnostics, todo)
-    if options.dry_run or todo.is_empty:
-        lines.append("dry run: nothing was changed" if options.dry_run else "nothing to do")
+    if options.dry_run:
+        lines.append("dry run: nothing was changed")
         return SyncResult(True, tuple(lines), built.diagnostics, todo)
-    try:
-        apply(config, options, deck, todo, held, synced, written)
-    except CollectionBusy:
-        return busy(options)
-    lines.append(f"synced {display_path(options.collection)}")
-    return SyncResult(True, tuple(lines), built.diagnostics, todo, changed=True)
+    if todo.is_empty:
+        lines.append("nothing to do")
+    else:
+        try:
+            apply(config, options, deck, todo, held, synced, written)
+        except CollectionBusy:
+            return busy(options)
+        lines.append(f"synced {display_path(options.collection)}")
+    if identity.pending_removals(lock, config.scope):
+        # The collection now holds none of the removed facts: stop reminding.
+        build(dataclasses.replace(deck_config, forget_removed=True), now=now)
+    return SyncResult(True, tuple(lines), built.diagnostics, todo, changed=not todo.is_empty)
 
 
 def guarded(deleting: int, owned: int) -> bool:
