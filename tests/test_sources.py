@@ -51,10 +51,10 @@ def test_broken_front_matter_is_reported_and_the_body_still_checked(tmp_path):
     assert any(d.line == 6 and "cloze" in d.message for d in body)
 
 
-def test_unknown_front_matter_key_is_a_warning_at_its_line(tmp_path):
-    source, diags = read(tmp_path, b"---\ntitle: T\ncolour: blue\n---\n- a :: b\n")
-    (d,) = diags
-    assert (d.line, d.is_error) == (3, False) and "colour" in d.message
+def test_other_front_matter_keys_are_the_notes_own_and_not_reported(tmp_path):
+    # Obsidian keeps its properties (aliases, cssclasses, dates…) in the front matter.
+    source, diags = read(tmp_path, b"---\ntitle: T\ncolour: blue\naliases: [x]\n---\n- a :: b\n")
+    assert diags == []
     assert source.meta == {"title": "T"}
 
 
@@ -72,7 +72,9 @@ def test_front_matter_of_the_wrong_shape(tmp_path):
     assert diags[0].is_error and "mapping" in diags[0].message
     _, diags = read(tmp_path, b"---\ntitle: T\n")
     assert "not closed" in diags[0].message
-    _, diags = read(tmp_path, b"---\ntags: 3\n---\n")
+    _, diags = read(tmp_path, b"---\ntags: {a: b}\n---\n")
+    assert "wrong type" in diags[0].message and diags[0].line == 2
+    _, diags = read(tmp_path, b"---\ntitle: [a, b]\n---\n")
     assert "wrong type" in diags[0].message and diags[0].line == 2
 
 

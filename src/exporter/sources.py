@@ -6,6 +6,7 @@ number in the file: every later stage can report positions without an offset.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import os
 import re
@@ -20,7 +21,9 @@ from .diagnostics import Diagnostic, error, warning
 
 # libyaml's loader when PyYAML was built with it: the same safe subset, much faster.
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-FRONT_MATTER_KEYS = {"title": str, "deck": str, "tags": (list, str)}
+# The keys read; any other is the note's own business (Obsidian keeps aliases, cssclasses,
+# dates… there) and is passed by. Like Obsidian, `tag` and `Tags` are read as `tags`.
+FRONT_MATTER_KEYS = {"title", "deck", "tags"}
 
 
 @dataclass(frozen=True)
@@ -146,60 +149,82 @@ def split_front_matter(text: str, display: str) -> tuple[dict[str, Any], str, li
     clean: dict[str, Any] = {}
     for key, value in meta.items():
         line = _key_line(lines[1:end], str(key))
-        if key not in FRONT_MATTER_KEYS:
-            diags.append(
-                warning(
-                    display,
-                    line,
-                    1,
-                    f"unknown front matter key '{key}' ignored",
-                    "known keys: " + ", ".join(sorted(FRONT_MATTER_KEYS)),
-                )
-            )
+        key = "tags" if str(key).lower() in ("tags", "tag") else key
+        if key not in FRONT_MATTER_KEYS or value is None:
+            # Any other property is the note's own (Obsidian's aliases, cssclasses,
+            # created…), and an empty one (`tags:`) says nothing: neither is a problem.
             continue
-        if not isinstance(value, FRONT_MATTER_KEYS[key]):
+        if key in ("title", "deck"):
+            if not is_scalar(value):
+                diags.append(
+                    error(
+                        display,
+                        line,
+                        1,
+                        f"front matter '{key}' has the wrong type",
+                        f"write {key} as text, like '{key}: My note'",
+                    )
+                )
+                continue
+            written = lines[line - 1] if lines[line - 1].startswith(f"{key}:") else ""
+            value = scalar_text(value, written)
+            if not value:
+                continue
+            if key == "deck" and (problem := deck_problem(value)):
+                diags.append(error(display, line, 1, problem, DECK_HINT))
+                continue
+            clean[key] = value
+            continue
+        tags, problem = tag_list(value)
+        if problem:
+            diags.append(error(display, line, 1, problem, "write tags: [upsc, gs2]"))
+            continue
+        bad = [t for t in tags if not valid_tag(t)]
+        if bad:
             diags.append(
                 error(
                     display,
                     line,
                     1,
-                    f"front matter '{key}' has the wrong type",
-                    "tags: a list like [upsc, gs2]; title and deck: text",
+                    f"tag '{bad[0]}' cannot be an Anki tag",
+                    "tags are one word: no spaces or quotes (write "
+                    f"'{re.sub(r'[^A-Za-z0-9_/:-]+', '-', bad[0]).strip('-')}')",
                 )
             )
-            continue
-        if key == "deck" and (problem := deck_problem(str(value))):
-            diags.append(error(display, line, 1, problem, DECK_HINT))
-            continue
-        if key == "tags":
-            value = [value] if isinstance(value, str) else value
-            if not all(isinstance(t, (str, int)) for t in value):
-                diags.append(
-                    error(
-                        display,
-                        line,
-                        1,
-                        "front matter 'tags' must be a list of words",
-                        "write tags: [upsc, gs2]",
-                    )
-                )
-                continue
-            value = [str(t) for t in value]
-            bad = [t for t in value if not valid_tag(t)]
-            if bad:
-                diags.append(
-                    error(
-                        display,
-                        line,
-                        1,
-                        f"tag '{bad[0]}' cannot be an Anki tag",
-                        "tags are one word: no spaces or quotes (write "
-                        f"'{re.sub(r'[^A-Za-z0-9_/:-]+', '-', bad[0]).strip('-')}')",
-                    )
-                )
-                value = [t for t in value if valid_tag(t)]
-        clean[key] = value
+            tags = [t for t in tags if valid_tag(t)]
+        clean["tags"] = list(dict.fromkeys(clean.get("tags", []) + tags))
     return clean, body, diags
+
+
+def is_scalar(value: Any) -> bool:
+    return isinstance(value, (str, int, float, datetime.date))
+
+
+def scalar_text(value: Any, raw_line: str) -> str:
+    """A scalar as its author wrote it: `title: 2024-05-01` or `title: 1.10` is that
+    text, not YAML's date or number; a quoted or plain string is the string."""
+    if isinstance(value, str):
+        return value.strip()
+    _, _, written = raw_line.partition(":")
+    written = re.sub(r"\s+#.*$", "", written).strip()
+    return written or str(value)
+
+
+def tag_list(value: Any) -> tuple[list[str], str | None]:
+    """Tags as Obsidian reads them: a list of tags, or one string of tags separated by
+    commas or spaces (`tags: upsc, gs2`, `tags: upsc gs2`); a leading `#` is dropped
+    (`"#upsc"`), empty entries are skipped. A list entry is one tag (a space in it is
+    reported, not split); a mapping or a nested list is a problem."""
+    if isinstance(value, str):
+        words = re.split(r"[,\s]+", value)
+    elif isinstance(value, list):
+        words = [item for item in value if item is not None]
+    else:
+        words = [value]
+    if any(isinstance(w, bool) or not isinstance(w, (str, int, float)) for w in words):
+        return [], "front matter 'tags' has the wrong type: it must be a list of words"
+    tags = [str(w).strip().lstrip("#") for w in words]
+    return [t for t in tags if t], None
 
 
 CONFLICT_START = re.compile(r"^<{7}(?: |$)")

@@ -1,17 +1,28 @@
 """Images in notes: found, checked (inside the notes folder, readable, not a bomb) and
-packed by a content-addressed name; raw-HTML images get the same checks."""
+packed by a content-addressed name; raw-HTML images get the same checks.
+
+An image is looked for beside the note first. Obsidian keeps attachments in a folder of
+its own and links them by name (`![[diagram.png]]`, `![](diagram.png)`), so a path that
+is not beside the note is then looked for from the notes folder itself, and then by name
+(or by the end of its path) anywhere in it; of several files that match, the one with
+the fewest folders above it wins, then the first in alphabetical order (Obsidian prefers
+the shortest path too). Hidden folders (`.obsidian`, `.trash`) are not searched.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from urllib.parse import unquote
 
 from ..diagnostics import Diagnostic, error, warning
 from ..model import Media
 from ..sources import Source
+from .obsidian import sized_alt
 from .state import ParseState
 from .tree import remove_marker
 
@@ -39,6 +50,7 @@ class MediaFinder:
         parents = {c: p for p in root.iter() for c in p}
         for img in list(root.iter("img")):
             src = img.get("src", "")
+            sized_alt(img)
             line, col = self.img_position(img, parents, state)
             kept = self.resolve_image(src, line, col)
             if kept is None:
@@ -61,7 +73,9 @@ class MediaFinder:
             if src and src in raw_line:
                 line_no = pos.line + offset
                 text = state.lines[line_no - 1]
-                return line_no, text.find("](" + src) + 3 if "](" + src in text else 1
+                if "](" + src in text:
+                    return line_no, text.find("](" + src) + 3
+                return line_no, max(text.find(src) + 1, 1)
         return pos.line, 1
 
     def resolve_image(self, src: str, line: int, col: int) -> str | None:
@@ -105,7 +119,7 @@ class MediaFinder:
                 )
             )
             return None
-        target = (self.source.path.parent / rel).resolve()
+        target = self.locate(rel).resolve()
         root = self.notes_root.resolve()
         if root not in target.parents:
             self.diagnostics.append(
@@ -125,7 +139,8 @@ class MediaFinder:
                     line,
                     col,
                     f"image '{src}' does not exist",
-                    "check the file name and its folder",
+                    "check the file name: it was looked for beside the note and by name "
+                    "in the notes folder",
                 )
             )
             return None
@@ -145,6 +160,69 @@ class MediaFinder:
         name = f"{digest}-{re.sub(r'[^A-Za-z0-9._-]', '_', target.name)}"
         self.media.setdefault(name, Media(name, str(target)))
         return name
+
+    def locate(self, rel: PurePosixPath) -> Path:
+        """The file an image path means: beside the note, else as Obsidian finds it (from
+        the notes folder, then by the end of its path). A path with `..` is only ever
+        read beside the note. A `%20` in a path is a space (Markdown links need it)."""
+        beside = self.source.path.parent / rel
+        if os.path.lexists(beside) or ".." in rel.parts:
+            return beside
+        spellings = dict.fromkeys([rel, PurePosixPath(unquote(str(rel)))])
+        for spelling in spellings:
+            if os.path.lexists(self.source.path.parent / spelling):
+                return self.source.path.parent / spelling
+        for spelling in spellings:
+            found = find_by_name(self.notes_root, spelling)
+            if found is not None:
+                return found
+        return beside
+
+
+# The files of each notes folder by name, and the folders' modification times they were
+# read at: a folder's time changes when a file is added, removed or renamed in it, so the
+# index is read again only then (`watch` keeps one process for many builds).
+_INDEXES: dict[Path, tuple[dict[str, int], dict[str, list[PurePosixPath]]]] = {}
+
+
+def find_by_name(notes_root: Path, rel: PurePosixPath) -> Path | None:
+    """The file whose path inside the notes folder is `rel`, or ends with it; of several,
+    the one with the fewest folders above it, then the first alphabetically."""
+    if not rel.parts or ".." in rel.parts:
+        return None
+    if os.path.lexists(notes_root / rel):
+        return notes_root / rel
+    names = file_index(notes_root).get(rel.name, [])
+    matches = [p for p in names if p.parts[-len(rel.parts) :] == rel.parts]
+    if not matches:
+        return None
+    best = min(matches, key=lambda p: (len(p.parts), p.as_posix()))
+    return notes_root / best
+
+
+def file_index(notes_root: Path) -> dict[str, list[PurePosixPath]]:
+    key = notes_root.resolve()
+    cached = _INDEXES.get(key)
+    if cached is not None and all(_mtime(key / d) == t for d, t in cached[0].items()):
+        return cached[1]
+    times: dict[str, int] = {}
+    names: dict[str, list[PurePosixPath]] = {}
+    for folder, dirs, files in os.walk(key):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        rel = PurePosixPath(Path(folder).relative_to(key).as_posix())
+        times[rel.as_posix()] = _mtime(Path(folder))
+        for name in files:
+            if not name.startswith("."):
+                names.setdefault(name, []).append(rel / name)
+    _INDEXES[key] = (times, names)
+    return names
+
+
+def _mtime(folder: Path) -> int:
+    try:
+        return folder.stat().st_mtime_ns
+    except OSError:
+        return -1
 
 
 def unreadable_image(path: Path) -> str | None:

@@ -31,6 +31,12 @@ NEEDLES = {
     "em_strong2": ("_",),
     "strong": ("*", "_"),
     "emphasis": ("*", "_"),
+    # Obsidian (syntax/obsidian.py): pymdownx's shared `delimiter` processor (`==mark==`,
+    # `~~del~~`) is asked about any `=` or `~`, as its own regex is; footnote references;
+    # wikilinks and embeds.
+    "delimiter": ("=", "~"),
+    "footnote": ("[^",),
+    "obsidian_links": ("[[",),
 }
 
 
