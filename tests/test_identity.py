@@ -450,3 +450,19 @@ def test_a_part_of_the_notes_builds_with_the_same_identities_and_decks(tmp_path,
     lock = json.loads((tmp_path / "everyday.lock.json").read_text())
     assert not [e for e in lock["facts"] if e.get("removed")]
     assert len(lock["facts"]) == len(whole.deck.facts)
+
+
+def test_cloze_numbers_stay_with_their_text_and_written_numbers_are_kept(tmp_path):
+    notes = tmp_path / "notes"
+    write_note(notes, "c.md", "- A {{x}} and {{y}} and {{c7::z}}.\n")
+    before, lock, _ = resolve(notes)
+    assert before.facts[0].marked_text == "A {{c1::x}} and {{c2::y}} and {{c7::z}}."
+    write_note(notes, "c.md", "- A {{w}}, {{y}} and {{x}} and {{c7::z}} and {{v}}.\n")
+    after, lock2, _ = resolve(notes, lock, now=T0 + 1)
+    assert after.facts[0].guid == before.facts[0].guid
+    assert after.facts[0].marked_text == (
+        "A {{c8::w}}, {{c2::y}} and {{c1::x}} and {{c7::z}} and {{c9::v}}."
+    )
+    again, _, report = resolve(notes, lock2, now=T0 + 2)
+    assert again.facts[0].marked_text == after.facts[0].marked_text
+    assert report.is_empty

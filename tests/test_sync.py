@@ -5,6 +5,7 @@ the collection as it was when Anki holds it or the sync fails half-way."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -257,3 +258,26 @@ def test_removed_facts_stay_pending_until_a_sync_or_forget(setup):
     forgot = CliRunner().invoke(main, [*build_args, "--forget-removed"])
     assert forgot.exit_code == 0 and "may still be in Anki" not in forgot.output
     assert "may still be in Anki" not in CliRunner().invoke(main, build_args).output
+
+
+def test_a_deletion_inserted_before_a_reviewed_one_keeps_its_history_on_its_blank(setup):
+    notes, target = setup
+    write_note(notes, "order.md", "- The {{first}} came before the {{second}}.\n")
+    assert run_sync(notes, target).exit_code == 0
+    col = open_collection(target)
+    (nid,) = col.find_notes('"Text:*first*"')
+    reviewed = answer(col, f"nid:{nid} card:1")
+    col.close()
+
+    write_note(notes, "order.md", "- The {{zeroth}}, the {{first}} and the {{second}}.\n")
+    result = run_sync(notes, target)
+    assert result.exit_code == 0, result.output
+    col = open_collection(target)
+    note = col.get_note(nid)
+    assert note["Text"] == "The {{c3::zeroth}}, the {{c1::first}} and the {{c2::second}}."
+    card = col.get_card(reviewed)
+    assert card.reps == 1 and card.ord == 0
+    shown = re.sub(r"<[^>]+>", "", card.question().split("</style>")[-1])
+    assert "first" not in shown and "zeroth" in shown and "second" in shown
+    assert sorted(col.db.list("select ord from cards where nid = ?", nid)) == [0, 1, 2]
+    col.close()

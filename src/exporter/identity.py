@@ -24,6 +24,7 @@ import base64
 import dataclasses
 import hashlib
 import json
+import re
 import stat
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
-from .model import Deck, Fact, content_digest, context_text
+from .model import Cloze, Deck, Fact, Kind, content_digest, context_text, plain
 
 LOCK_VERSION = 1
 LOCK_ABOUT = "Anki identities of the facts in the notes. Commit it; do not edit it."
@@ -424,6 +425,8 @@ def resolve(
             same = entry.hash == digest
             mtime = entry.mtime if same else tick(entry.mtime)
             status = _status(fact, entry, same)
+        if entry is not None and entry.marked and fact.kind is Kind.CLOZE:
+            fact = renumber(fact, entry.marked)
         done = fact.with_identity(guid, mtime)
         marked = fact.marked_text
         assigned[(fact.path, fact.index)] = done
@@ -485,6 +488,40 @@ def forget(lock: Lock, guids: set[str]) -> Lock:
         for e in lock.entries
     )
     return Lock(entries, lock.stamps)
+
+
+MARKED_CLOZE = re.compile(r"\{\{c(\d+)::(.*?)(?:::[^{}]*)?\}\}")
+
+
+def renumber(fact: Fact, marked: str) -> Fact:
+    """Keep each deletion the build numbered on the number it had, so a card's review
+    history stays with its blank: `marked` (the lock's text of the fact, `{{c1::…}}`)
+    says which text had which number. A new deletion takes the next number never used
+    in this fact; numbers the author wrote (`{{c2::…}}`) are kept as written."""
+    before: dict[str, int] = {}
+    for m in MARKED_CLOZE.finditer(marked):
+        before.setdefault(" ".join(m.group(2).split()), int(m.group(1)))
+    segments = [s for s in fact.text if isinstance(s, Cloze)]
+    taken = {s.ord for s in segments if s.numbered}
+    highest = max([*before.values(), *taken, 0])
+    chosen: dict[int, int] = {}  # index in fact.text → number
+    for i, seg in enumerate(fact.text):
+        if not isinstance(seg, Cloze) or seg.numbered:
+            continue
+        old = before.get(" ".join(plain(seg.html).split()))
+        if old is not None and old not in taken:
+            chosen[i] = old
+            taken.add(old)
+    for i, seg in enumerate(fact.text):
+        if isinstance(seg, Cloze) and not seg.numbered and i not in chosen:
+            highest = max(highest, *taken) + 1 if taken else highest + 1
+            chosen[i] = highest
+            taken.add(highest)
+    text = tuple(
+        dataclasses.replace(seg, ord=chosen[i]) if i in chosen else seg
+        for i, seg in enumerate(fact.text)
+    )
+    return fact if text == fact.text else fact.with_text(text)
 
 
 def _status(fact: Fact, entry: LockEntry, same: bool) -> str:

@@ -46,11 +46,14 @@ class Kind(str, Enum):
 
 @dataclass(frozen=True)
 class Cloze:
-    """One deletion: `ord` is Anki's card number (c1, c2…), shared by grouped deletions."""
+    """One deletion: `ord` is Anki's card number (c1, c2…), shared by grouped deletions.
+    `numbered`: the author wrote the number (`{{c2::…}}`); otherwise the build chose it,
+    and keeps it across edits (`identity.renumber`)."""
 
     ord: int
     html: str
     hint: str = ""
+    numbered: bool = False
 
 
 Segment = str | Cloze
@@ -85,6 +88,12 @@ class Fact:
     guid: str = ""
     mtime: int = 0
     digest: str = ""
+
+    def with_text(self, text: tuple[Segment, ...]) -> Fact:
+        """This fact with its deletions renumbered (a shallow copy, as `with_identity`)."""
+        new = copy.copy(self)
+        object.__setattr__(new, "text", text)
+        return new
 
     def with_identity(self, guid: str, mtime: int) -> Fact:
         """This fact as a given Anki note. A shallow copy: `dataclasses.replace` would

@@ -57,9 +57,9 @@ class _Collector:
                     next_ord += 1
                 explicit = next_ord
                 used.add(explicit)
-            parts.append(
-                Cloze(explicit, self.serialise(marker, inner=True), marker.get("hint", ""))
-            )
+            numbered = marker.get("ord") is not None
+            html = self.serialise(marker, inner=True)
+            parts.append(Cloze(explicit, html, marker.get("hint", ""), numbered))
             marker.tail = f"\ue000{len(parts) - 1}\ue001" + (marker.tail or "")
             marker.text = None
             remove_marker(q_el, marker)
