@@ -272,6 +272,12 @@ def test_normalise_keeps_every_line_and_reindents_by_depth():
                    "2. d", "", "e"]  # fmt: skip
 
 
+def test_absurdly_deep_nesting_is_capped_not_a_crash(tmp_path):
+    text = "".join("  " * i + f"- level {i}\n" for i in range(300))
+    note = parse_clean(tmp_path, text)
+    assert body(note).count("<li>") == 300
+
+
 def test_normalise_escapes_a_number_that_is_paragraph_text_in_an_item():
     assert normalise(["- a", "  2. b"]) == ["- a", "    2\\. b"]
 

@@ -40,6 +40,9 @@ from .positions import fenced_lines
 
 # The indent the parser runs at; every list level is normalised to it.
 INDENT = 4
+# Python-Markdown recurses a few frames a level and fails near 200 levels; deeper items
+# are written as siblings at this depth (no real note comes near it).
+MAX_DEPTH = 64
 
 # A list item marker (CommonMark: 1-9 digits and `.` or `)`, or a bullet), after the
 # indentation, followed by spaces (its content column is where the text starts) or by
@@ -137,7 +140,7 @@ def normalise(lines: list[str]) -> list[str]:
             marker = m.group("marker")
             if marker.endswith(")"):
                 marker = marker[:-1] + "."
-            new_indent = INDENT * depth
+            new_indent = INDENT * min(depth, MAX_DEPTH)
             stack.append(Item(content_column(indent, m), new_indent + INDENT))
             out.append(" " * new_indent + marker + m.group("space") + m.group("rest"))
             paragraph = bool(m.group("rest").strip())
