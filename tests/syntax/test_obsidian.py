@@ -60,7 +60,7 @@ def test_callout_title_never_joins_a_fact(tmp_path):
     note, _ = parse(tmp_path, "> [!note] A title #mains\n> Question :: answer\n")
     (fact,) = note.facts
     assert (fact.plain_question, fact.plain_answer, fact.tags) == ("Question", "answer", ())
-    assert "A title #mains" in body(note)
+    assert '<div class="callout-title">A title #mains</div>' in body(note)
 
 
 def test_foldable_callouts_any_type_and_the_default_title(tmp_path):
