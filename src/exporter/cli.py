@@ -352,3 +352,43 @@ def sync_command(
         click.echo(printable(line))
     if not result.ok:
         sys.exit(1)
+
+
+@main.command("weak")
+@notes_option
+@out_option
+@click.option(
+    "--collection",
+    "collection_path",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="An Anki collection file (collection.anki2); it is only read.",
+)
+@click.option("--profile", help="An Anki profile's name: its collection in Anki's data folder.")
+@click.option("--count", default=50, show_default=True, help="How many facts.")
+def weak_command(
+    notes: Path, out: Path, collection_path: Path | None, profile: str | None, count: int
+) -> None:
+    """Print the facts you forget most, from your Anki reviews, as a sheet."""
+    try:
+        import anki  # noqa: F401
+    except ImportError:
+        raise click.ClickException(
+            "weak needs the anki library: pip install -e '.[anki]'"
+        ) from None
+    from .sync.collection import CollectionBusy
+    from .sync.profiles import ProfileError, find_collection
+    from .sync.weak import weak_sheet
+
+    try:
+        target = collection_path or find_collection(profile)
+    except ProfileError as exc:
+        raise click.UsageError(str(exc)) from exc
+    config = BuildConfig(notes=notes, out=out)
+    try:
+        path, found = weak_sheet(config, target, count, out)
+    except CollectionBusy as exc:
+        raise click.ClickException(f"cannot read {display_path(target)}: {exc}") from exc
+    if not found:
+        click.echo("no fact of these notes has been reviewed and forgotten yet; no sheet written")
+        return
+    click.echo(f"wrote {display_path(path)}: the {plural(found, 'fact')} you forget most")

@@ -241,8 +241,13 @@ def _render_in_worker(html: str) -> Part:
 class Renderer:
     """Templates, the part cache and the page geometry of one build's sheets."""
 
-    def __init__(self, config: BuildConfig, deck: Deck) -> None:
+    def __init__(
+        self, config: BuildConfig, deck: Deck, remarks: dict[str, str] | None = None
+    ) -> None:
         self.config = config
+        # A remark printed after a fact (the weak sheet's "forgotten 3×"); a sheet with
+        # remarks shows only its facts, as a `--tag` subset does.
+        self.remarks = remarks or {}
         self.env = environment()
         self.cache = config.out / ".cache" / "sheets"
         self.media = {m.name: Path(m.path).resolve().as_uri() for m in deck.media}
@@ -265,6 +270,11 @@ class Renderer:
 
     def session(self) -> contextlib.AbstractContextManager[None]:
         return self.engine.session()
+
+    def kicker(self, self_test: bool) -> str:
+        if self_test:
+            return "Self-test"
+        return "Facts you keep forgetting" if self.remarks else "Revision sheet"
 
     def render(self, html: str, css_extra: str = "") -> Part:
         """A render from the cache when this exact HTML was rendered before."""
@@ -293,14 +303,16 @@ class Renderer:
                 if fact is None:
                     return ""
                 section_tags = set(note.sections[fact.section].tags)
-                return str(macros.fact(fact, hidden | section_tags, self_test, numbers[fact.index]))
+                remark = self.remarks.get(fact.guid, "")
+                number = numbers[fact.index]
+                return str(macros.fact(fact, hidden | section_tags, self_test, number, remark))
 
             body = FACT_SLOT_RE.sub(slot, body)
             return IMG_SRC_RE.sub(
                 lambda m: m.group(1) + self.media.get(m.group(2), "") + m.group(3), body
             )
 
-        facts_only = self_test or bool(self.config.tags)
+        facts_only = self_test or bool(self.config.tags) or bool(self.remarks)
         kept = leading_sections(note) if facts_only else set(range(len(note.sections)))
         sections = []
         stack: list[tuple[int, tuple[str, ...]]] = []
@@ -420,7 +432,7 @@ class Renderer:
         html = self.env.get_template("front.html.j2").render(
             title=sheet_title(deck, self.config, self_test),
             heading=deck.notes[0].title if notes == 1 else self.config.root_deck,
-            kicker="Self-test" if self_test else "Revision sheet",
+            kicker=self.kicker(self_test),
             counts=counts,
             date=date,
             contents=contents,
@@ -497,6 +509,15 @@ def fixed_font_timestamps() -> Iterator[None]:
     finally:
         if previous is None:
             del os.environ["SOURCE_DATE_EPOCH"]
+
+
+def weak_sheet(config: BuildConfig, deck: Deck, remarks: dict[str, str]) -> bytes:
+    """The sheet of the facts a person keeps forgetting: laid out as the revision sheet,
+    facts only, each with its remark."""
+    renderer = Renderer(config, deck, remarks)
+    with renderer.session():
+        parts = renderer.note_parts(deck.notes, False)
+        return assemble(renderer, deck, parts, self_test=False)
 
 
 class PdfExporter:
