@@ -97,7 +97,8 @@ class ContainerPreprocessor(Preprocessor):
         self.cursor = 0
         fenced = fenced_lines(lines)
         out: list[list[str]] = [[line] for line in lines]
-        stack: list[tuple[int, int]] = []  # (line index of the opening fence, number)
+        # (line index of the opening fence, its number; None when nested too deep)
+        stack: list[tuple[int, int | None]] = []
         for i, line in enumerate(lines):
             m = FENCE_RE.fullmatch(line)
             if m is None or i in fenced:
@@ -106,7 +107,7 @@ class ContainerPreprocessor(Preprocessor):
             if not info.strip(":").strip():
                 if stack:
                     _, number = stack.pop()
-                    out[i] = ["", CLOSE.format(number), ""]
+                    out[i] = [""] if number is None else ["", CLOSE.format(number), ""]
                 else:
                     self.warn(state, line, "':::' closes no container", "delete the line")
                     out[i] = [""]
@@ -117,9 +118,11 @@ class ContainerPreprocessor(Preprocessor):
                 self.warn(
                     state,
                     line,
-                    f"containers nest {MAX_DEPTH} deep at most; this line is text",
+                    f"containers nest {MAX_DEPTH} deep at most; this one shows no box",
                     "close a container before opening another",
                 )
+                stack.append((i, None))
+                out[i] = [""]
                 continue
             number = len(self.containers.found)
             self.containers.found.append(parse_info(info))

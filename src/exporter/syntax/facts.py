@@ -37,6 +37,8 @@ from .tree import (
 
 # A run of exactly two or three colons; whether it separates depends on its neighbours.
 COLONS_RE = re.compile(r"(?<!:):{2,3}(?!:)")
+TABLE_ROWS = {"table", "thead", "tbody", "tr"}
+TABLE_PARTS = TABLE_ROWS | {"th", "td"}
 
 
 class FactTreeprocessor(Treeprocessor):
@@ -82,7 +84,14 @@ class FactTreeprocessor(Treeprocessor):
         if not any(is_br(n) or (isinstance(n, str) and "\n" in n) for n in nodes):
             return
         lines = split_lines(nodes)
-        starts = [i for i, line in enumerate(lines) if self.holds_fact(line)]
+        # A line that starts with its separator takes its question from the line above.
+        starts = sorted(
+            {
+                i - 1 if i and leads(line) else i
+                for i, line in enumerate(lines)
+                if self.holds_fact(line)
+            }
+        )
         if not starts or starts == [0]:
             return
         for node in nodes:
@@ -143,6 +152,13 @@ class FactTreeprocessor(Treeprocessor):
         first = next((c for c in cells if c in self.state.positions), table)
         line, col = self.locate(first, None)
         remove_markers(table, tags + anchors)
+        for el in table.iter():
+            # Markdown's prettifier (run later) never reaches inside a fact: one row a
+            # line, as in the sheet, and cells that read apart as plain text.
+            if el.tag in TABLE_PARTS and el is not table:
+                el.tail = "\n"
+            if el.tag in TABLE_ROWS and not (el.text or "").strip():
+                el.text = "\n"
         holder = etree.Element("div")
         holder.tail, table.tail = table.tail, None
         parent.insert(parent_index(parent, table), holder)
@@ -377,6 +393,17 @@ def find_separator(nodes: list[Node]) -> tuple[int, int, int] | None:
             if before and after:
                 return i, at, end - at
     return None
+
+
+def leads(line: list[Node]) -> bool:
+    """Whether a line starts with its separator (`::: Khanij Bidesh`): the question is
+    the line above, so the line continues that one instead of starting a fact."""
+    sep = find_separator(line)
+    if sep is None:
+        return False
+    i, at, _ = sep
+    first = line[0]
+    return i == 0 and isinstance(first, str) and not first[:at].strip()
 
 
 def parent_index(parent: etree.Element, child: etree.Element) -> int:

@@ -1,0 +1,191 @@
+"""`:::` containers (VitePress, pandoc fenced divs, MkDocs-style): a titled box on the
+sheet, facts inside as anywhere else, and fence lines that are never a reversed fact."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from exporter.config import BuildConfig
+from exporter.model import Kind
+from exporter.sources import read_source
+from exporter.syntax import parse_note
+from exporter.syntax.containers import parse_info
+
+from ..conftest import write_note
+
+
+def parse(tmp_path: Path, text: str):
+    path = write_note(tmp_path, "topic/note.md", text)
+    source, diags = read_source(tmp_path, path)
+    assert source is not None
+    note, more = parse_note(source, tmp_path)
+    return note, diags + more
+
+
+def clean(tmp_path: Path, text: str):
+    note, diags = parse(tmp_path, text)
+    assert not diags, [d.format() for d in diags]
+    return note
+
+
+def body(note) -> str:
+    return "\n".join(s.body for s in note.sections)
+
+
+VITEPRESS = """# Routing
+
+::: tip Worth remembering
+OSPF ::: Open Shortest Path First
+BGP is a {{path-vector}} protocol.
+:::
+
+:::details
+Why RIP fell out of use :: its 15-hop limit
+:::
+
+::: warning
+Plain prose in a box.
+
+- A list item in a box
+- Another :: fact in a list
+:::
+
+::: danger STOP
+Nothing here.
+:::
+"""
+
+
+def test_a_vitepress_page_parses_without_a_problem(tmp_path):
+    note = clean(tmp_path, VITEPRESS)
+    assert [(f.kind, f.plain_question, f.plain_answer, f.line) for f in note.facts] == [
+        (Kind.REVERSED, "OSPF", "Open Shortest Path First", 4),
+        (Kind.CLOZE, "BGP is a path-vector protocol.", "", 5),
+        (Kind.BASIC, "Why RIP fell out of use", "its 15-hop limit", 9),
+        (Kind.BASIC, "Another", "fact in a list", 16),
+    ]
+    html = body(note)
+    assert '<div class="container container-tip">' in html
+    assert '<div class="container-title">Worth remembering</div>' in html
+    assert '<div class="container container-details">' in html
+    assert '<div class="container-title">Details</div>' in html
+    assert '<div class="container-title">Warning</div>' in html
+    assert '<div class="container-title">STOP</div>' in html
+    assert ":::" not in html
+    # The facts stand inside their boxes.
+    tip = html[html.index("container-tip") : html.index("container-details")]
+    assert tip.count("<!--fact:") == 2
+
+
+@pytest.mark.parametrize(
+    ("info", "name", "title"),
+    [
+        (" tip", "tip", "Tip"),
+        ("details Click me", "details", "Click me"),
+        (" {.note}", "note", "Note"),
+        (' {#x .warning title="Careful now"}', "warning", "Careful now"),
+        (' note "A quoted title"', "note", "A quoted title"),
+        (" Warning :::", "warning", "Warning"),
+        (" {#only-an-id}", "", ""),
+        (" details Why *this*", "details", "Why *this*"),
+    ],
+)
+def test_names_and_titles(info, name, title):
+    box = parse_info(info)
+    assert (box.name, box.title) == (name, title)
+
+
+def test_pandoc_divs_nest_and_close_innermost_first(tmp_path):
+    text = (
+        ":::: {.columns}\n"
+        '::: {.note title="Inner"}\n'
+        "Inner fact :: one\n"
+        ":::\n"
+        "Outer fact :: two\n"
+        "::::\n"
+        "\n"
+        "After :: three\n"
+    )
+    note = clean(tmp_path, text)
+    assert [(f.plain_question, f.line) for f in note.facts] == [
+        ("Inner fact", 3),
+        ("Outer fact", 5),
+        ("After", 8),
+    ]
+    html = body(note)
+    outer = html.index("container-columns")
+    inner = html.index("container-note")
+    assert outer < inner < html.index("<!--fact:0-->") < html.index("<!--fact:1-->")
+    assert html.index("<!--fact:2-->") > html.rindex("</div>\n</div>") - 1
+
+
+def test_fence_lines_are_never_a_reversed_fact(tmp_path):
+    note = clean(tmp_path, "::: tip\n:::\n\n:::details\n\n:::\n")
+    assert note.facts == ()
+
+
+def test_a_colon_fence_inside_code_is_code(tmp_path):
+    note = clean(tmp_path, "```\n::: tip\n:::\n```\n")
+    assert "container" not in body(note) and "::: tip\n:::" in body(note)
+
+
+def test_a_title_is_text_and_escaped(tmp_path):
+    note = clean(tmp_path, "::: tip <b>bold</b> & {{no}} #tag\nx\n:::\n")
+    html = body(note)
+    assert "&lt;b&gt;bold&lt;/b&gt; &amp; {{no}} #tag</div>" in html
+    assert note.facts == ()
+
+
+def test_an_unclosed_container_is_a_warning_and_stays_text(tmp_path):
+    note, diags = parse(tmp_path, "# T\n\nKABIL\n::: Khanij Bidesh India Ltd\n")
+    assert [(d.line, d.severity.value, d.message) for d in diags] == [
+        (4, "warning", "'::: Khanij Bidesh India Ltd' opens a container that is never closed")
+    ]
+    (fact,) = note.facts  # the line is what it was before containers: a reversed fact
+    assert (fact.kind, fact.question, fact.answer) == (
+        Kind.REVERSED,
+        "KABIL",
+        "Khanij Bidesh India Ltd",
+    )
+
+
+def test_a_closing_fence_without_a_container_is_a_warning(tmp_path):
+    note, diags = parse(tmp_path, "# T\n\nprose\n\n:::\n")
+    assert [(d.line, d.severity.value, d.message) for d in diags] == [
+        (5, "warning", "':::' closes no container")
+    ]
+    assert note.facts == ()
+
+
+def test_deep_nesting_is_bounded(tmp_path):
+    depth = 12
+    text = "".join(f"::: n{i}\n" for i in range(depth)) + "Q :: A\n" + ":::\n" * depth
+    note, diags = parse(tmp_path, text)
+    assert len(note.facts) == 1
+    assert body(note).count('class="container ') == 8
+    assert all(d.severity.value == "warning" for d in diags) and diags
+
+
+def test_a_long_answer_can_be_a_container(tmp_path):
+    note = clean(tmp_path, "Members ::\n\n::: details\n- a\n- b\n:::\n")
+    (fact,) = note.facts
+    assert fact.kind is Kind.LONG
+    assert fact.answer.startswith('<div class="container container-details">')
+
+
+def test_the_sheet_draws_the_box(tmp_path):
+    from exporter.exporters.pdf import Renderer
+    from exporter.pipeline import load
+
+    notes = tmp_path / "notes"
+    write_note(notes, "r.md", VITEPRESS)
+    config = BuildConfig(notes=notes, out=tmp_path / "dist")
+    deck, diags = load(config)
+    assert not diags
+    html = Renderer(config, deck).note_html(deck.notes[0], self_test=False)
+    assert '<div class="container-title">Worth remembering</div>' in html
+    assert 'class="fact fact-reversed"' in html
+    css = (config.styles / "sheet.css").read_text(encoding="utf-8")
+    assert ".container {" in css and ".container-title {" in css
