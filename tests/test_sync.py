@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from exporter.cli import main
 from exporter.config import BuildConfig
 from exporter.sync import SyncOptions, sync
+from exporter.sync.collection import LocalCollection
 
 from .conftest import copy_fixture, write_note
 
@@ -211,7 +212,7 @@ def test_a_sync_that_fails_half_way_leaves_the_collection_as_it_was(setup, monke
 
     monkeypatch.setattr("exporter.sync.collection.remove", broken)
     with pytest.raises(RuntimeError):
-        sync(BuildConfig(notes=notes), SyncOptions(target))
+        sync(BuildConfig(notes=notes), SyncOptions(LocalCollection(target)))
     assert snapshot_collection(target) == before
 
 

@@ -319,6 +319,14 @@ def watch_command(notes: Path, out: Path, formats: tuple[str, ...], strict: bool
     help="An Anki collection file (collection.anki2); Anki must be closed.",
 )
 @click.option("--profile", help="An Anki profile's name: its collection in Anki's data folder.")
+@click.option(
+    "--anki-connect",
+    "anki_connect",
+    is_flag=False,
+    flag_value="http://127.0.0.1:8765",
+    default=None,
+    help="Sync through a running Anki with AnkiConnect (default http://127.0.0.1:8765).",
+)
 @click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
 @click.option("--overwrite", is_flag=True, help="Replace notes edited in Anki since the last sync.")
 @click.option("--yes", is_flag=True, help="Delete even when many notes would go.")
@@ -327,26 +335,35 @@ def sync_command(
     strict: bool,
     collection_path: Path | None,
     profile: str | None,
+    anki_connect: str | None,
     dry_run: bool,
     overwrite: bool,
     yes: bool,
 ) -> None:
     """Make an Anki collection match the notes: add, update, delete; reviews stay."""
-    try:
-        import anki  # noqa: F401
-    except ImportError:
-        raise click.ClickException(
-            "sync needs the anki library: pip install -e '.[anki]'"
-        ) from None
-    from .sync import SyncOptions, sync
+    if not anki_connect:
+        try:
+            import anki  # noqa: F401
+        except ImportError:
+            raise click.ClickException(
+                "sync needs the anki library: pip install -e '.[anki]' (or use --anki-connect)"
+            ) from None
+    from .sync import SyncOptions, Target, sync
+    from .sync.collection import LocalCollection
     from .sync.profiles import ProfileError, find_collection
 
-    try:
-        target = collection_path or find_collection(profile)
-    except ProfileError as exc:
-        raise click.UsageError(str(exc)) from exc
     config = BuildConfig(notes=notes, strict=strict)
-    result = sync(config, SyncOptions(target, dry_run=dry_run, overwrite=overwrite, yes=yes))
+    if anki_connect:
+        from .sync.ankiconnect import AnkiConnect
+
+        target: Target = AnkiConnect(anki_connect, config.out / ".cache" / "anki-connect.json")
+    else:
+        try:
+            target = LocalCollection(collection_path or find_collection(profile))
+        except ProfileError as exc:
+            raise click.UsageError(str(exc)) from exc
+    options = SyncOptions(target, dry_run=dry_run, overwrite=overwrite, yes=yes)
+    result = sync(config, options)
     print_diagnostics(result.diagnostics)
     for line in result.lines:
         click.echo(printable(line))

@@ -20,9 +20,10 @@ from __future__ import annotations
 import dataclasses
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from .. import exporters, identity
 from ..config import BuildConfig
@@ -30,17 +31,43 @@ from ..diagnostics import Diagnostic
 from ..model import Deck, Fact
 from ..pipeline import build, examine
 from ..sources import display_path
-from . import collection
 from .collection import CollectionBusy
-from .plan import Plan, Synced, plan
+from .plan import Edit, InCollection, Plan, Synced, Update, plan
 
 GUARD_COUNT = 10
 GUARD_SHARE = 0.1
 
 
+class Target(Protocol):
+    """Where a sync writes: a collection file, or a running Anki through AnkiConnect."""
+
+    label: str
+    busy_hint: str
+    deletes_cards: bool  # single cards, for removed cloze deletions
+
+    def read(self, guids: Iterable[str]) -> tuple[dict[str, InCollection], dict[str, Synced]]:
+        """Our notes there by GUID, and what the last sync left of each."""
+        ...
+
+    def change(
+        self,
+        edit: Edit,
+        guids: Iterable[str],
+        synced: dict[str, Synced],
+        written: dict[str, int],
+        kept: set[str],
+    ) -> None:
+        """Do `edit`, then record what it left (`plan.state_after`)."""
+        ...
+
+    def afterwards(self, leftover: tuple[tuple[int, int], ...]) -> list[str]:
+        """What the person still has to do by hand: the empty cards it cannot delete."""
+        ...
+
+
 @dataclass(frozen=True)
 class SyncOptions:
-    collection: Path
+    target: Target
     dry_run: bool = False
     overwrite: bool = False
     yes: bool = False
@@ -69,13 +96,16 @@ def sync(
     from ..exporters.anki import written_mtime
 
     written = {f.guid: written_mtime(f) for f in deck.facts}
+    target = options.target
+    guids = [e.guid for e in lock.entries]
     try:
-        with collection.opened(options.collection) as col:
-            held = collection.our_notes(col, [e.guid for e in lock.entries])
-            synced = collection.synced_state(col)
+        held, synced = target.read(guids)
     except CollectionBusy:
-        return busy(options)
+        return busy(target)
     todo = plan(deck.facts, written, removed, held, synced, options.overwrite)
+    leftover: tuple[tuple[int, int], ...] = ()
+    if not target.deletes_cards:
+        leftover, todo = todo.empty_cards, dataclasses.replace(todo, empty_cards=())
     lines = describe(todo, config)
     if guarded(len(todo.delete), len(held)) and not (options.yes or options.dry_run):
         lines.append(
@@ -89,11 +119,15 @@ def sync(
     if todo.is_empty:
         lines.append("nothing to do")
     else:
+        kept = {f.guid for f in todo.conflicts}
         try:
-            apply(config, options, deck, todo, held, synced, written)
+            with tempfile.TemporaryDirectory() as tmp:
+                edit = edit_for(config, deck, todo, held, Path(tmp))
+                target.change(edit, guids, synced, written, kept)
         except CollectionBusy:
-            return busy(options)
-        lines.append(f"synced {display_path(options.collection)}")
+            return busy(target)
+        lines.append(f"synced {target.label}")
+    lines += target.afterwards(leftover)
     if identity.pending_removals(lock, config.scope):
         # The collection now holds none of the removed facts: stop reminding.
         build(dataclasses.replace(deck_config, forget_removed=True), now=now)
@@ -114,42 +148,21 @@ def resolved(config: BuildConfig, now: Callable[[], int]) -> tuple[Deck, identit
     return deck, lock
 
 
-def apply(
-    config: BuildConfig,
-    options: SyncOptions,
-    deck: Deck,
-    todo: Plan,
-    held: dict[str, collection.InCollection],
-    synced: dict[str, Synced],
-    written: dict[str, int],
-) -> None:
-    """Everything the plan says, on a backed-up collection."""
+def edit_for(
+    config: BuildConfig, deck: Deck, todo: Plan, held: dict[str, InCollection], folder: Path
+) -> Edit:
+    """The plan as a target's work: new notes through Anki's own import (note types,
+    decks, media; updated ones ride along only for their media), the rest note by note."""
     from ..exporters.anki import fields_for
 
-    # New notes come through Anki's import (note types, decks, media); updated ones ride
-    # along only for their media.
     changing = {f.guid for f in (*todo.add, *todo.update)}
-    notes_by_path = {note.path: note for note in deck.notes}
-    with tempfile.TemporaryDirectory() as tmp, collection.backed_up(options.collection):
-        package = None
-        if changing:
-            package = write_package(config, subset(deck, changing), Path(tmp))
-        with collection.opened(options.collection) as col:
-            if package is not None:
-                collection.import_package(col, package)
-            for fact in todo.update:
-                fields = fields_for(fact, notes_by_path[fact.path])
-                collection.update(col, held[fact.guid].note_id, fields, fact.tags, fact.deck)
-            collection.remove(col, [held[g].note_id for g in todo.delete], list(todo.empty_cards))
-            after = collection.our_notes(col, [f.guid for f in deck.facts])
-            kept = {f.guid for f in todo.conflicts}
-            state = {
-                guid: synced[guid]
-                if guid in kept and guid in synced
-                else Synced(note.mod, written[guid])
-                for guid, note in after.items()
-            }
-            collection.remember(col, state)
+    package = write_package(config, subset(deck, changing), folder) if changing else None
+    notes = {note.path: note for note in deck.notes}
+    updates = tuple(
+        Update(held[f.guid].note_id, tuple(fields_for(f, notes[f.path])), f.tags, f.deck)
+        for f in todo.update
+    )
+    return Edit(package, updates, tuple(held[g].note_id for g in todo.delete), todo.empty_cards)
 
 
 def subset(deck: Deck, guids: set[str]) -> Deck:
@@ -189,11 +202,5 @@ def describe(todo: Plan, config: BuildConfig) -> list[str]:
     return lines
 
 
-def busy(options: SyncOptions) -> SyncResult:
-    return SyncResult(
-        False,
-        (
-            f"cannot open {display_path(options.collection)}: Anki has it open; nothing was "
-            "changed — close Anki (or its profile) and sync again",
-        ),
-    )
+def busy(target: Target) -> SyncResult:
+    return SyncResult(False, (f"cannot open {target.label}: {target.busy_hint}",))

@@ -12,16 +12,18 @@ import contextlib
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .plan import InCollection, Synced
+from .plan import Edit, InCollection, Synced, state_after
 
 STATE_KEY = "exporter-sync"
 
 
 class CollectionBusy(Exception):
-    """Anki (or another program) has the collection open."""
+    """The collection cannot be reached now: Anki has the file open, or (AnkiConnect)
+    Anki is not running."""
 
 
 @contextlib.contextmanager
@@ -124,3 +126,46 @@ def backed_up(path: Path) -> Iterator[None]:
             for copy, original in copies:
                 shutil.copy2(copy, original)
             raise
+
+
+@dataclass(frozen=True)
+class LocalCollection:
+    """A collection file, changed with the `anki` library while Anki is closed."""
+
+    path: Path
+
+    @property
+    def label(self) -> str:
+        from ..sources import display_path
+
+        return display_path(self.path)
+
+    @property
+    def busy_hint(self) -> str:
+        return "Anki has it open; nothing was changed — close Anki (or its profile) and sync again"
+
+    def read(self, guids: Iterable[str]) -> tuple[dict[str, InCollection], dict[str, Synced]]:
+        with opened(self.path) as col:
+            return our_notes(col, guids), synced_state(col)
+
+    def change(
+        self,
+        edit: Edit,
+        guids: Iterable[str],
+        synced: dict[str, Synced],
+        written: dict[str, int],
+        kept: set[str],
+    ) -> None:
+        """Everything in one go, on a backed-up collection."""
+        with backed_up(self.path), opened(self.path) as col:
+            if edit.package is not None:
+                import_package(col, edit.package)
+            for u in edit.updates:
+                update(col, u.note_id, list(u.fields), u.tags, u.deck)
+            remove(col, list(edit.delete), list(edit.empty_cards))
+            remember(col, state_after(our_notes(col, guids), synced, written, kept))
+
+    deletes_cards = True
+
+    def afterwards(self, leftover: tuple[tuple[int, int], ...]) -> list[str]:
+        return []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..model import Fact
 
@@ -78,3 +79,39 @@ def plan(
             empty += [(note.note_id, o) for o in note.card_ords if o not in wanted]
     delete = tuple(sorted(g for g in removed if g in held))
     return Plan(tuple(add), tuple(update), tuple(conflicts), delete, tuple(sorted(empty)))
+
+
+@dataclass(frozen=True)
+class Update:
+    """One of our notes made to match its fact."""
+
+    note_id: int
+    fields: tuple[str, ...]
+    tags: tuple[str, ...]
+    deck: str
+
+
+@dataclass(frozen=True)
+class Edit:
+    """What a target is asked to do, in this order: import the package (new notes),
+    update notes, delete notes, delete cards (note id, card ord)."""
+
+    package: Path | None
+    updates: tuple[Update, ...]
+    delete: tuple[int, ...]
+    empty_cards: tuple[tuple[int, int], ...]
+
+
+def state_after(
+    after: Mapping[str, InCollection],
+    synced: Mapping[str, Synced],
+    written: Mapping[str, int],
+    kept: set[str],
+) -> dict[str, Synced]:
+    """What this sync leaves of each note, for the next one to compare with. A kept
+    conflict keeps its old record: the next sync still sees the edit made in Anki."""
+    return {
+        guid: synced[guid] if guid in kept and guid in synced else Synced(note.mod, written[guid])
+        for guid, note in after.items()
+        if guid in written
+    }

@@ -1,0 +1,128 @@
+"""A running Anki as a sync target, through the AnkiConnect add-on's HTTP API (version 6),
+for people who keep Anki open.
+
+The same plan as for a collection file, with AnkiConnect's documented actions: new notes
+through `importPackage` (Anki's own import: note types, decks, media), then
+`updateNote`, `changeDeck` and `deleteNotes`. Our notes are found by the GUID each
+card's Source field carries (AnkiConnect does not show GUIDs). AnkiConnect cannot
+delete single cards, so removed cloze deletions' cards are left to Anki's Tools › Empty
+Cards, and cannot store data in the collection, so what each sync left is kept in the
+output folder's `.cache/`. Its changes are made live: a failure half-way is reported,
+and the next sync finishes the work.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.request
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..publish import write_atomic
+from .collection import CollectionBusy
+from .plan import Edit, InCollection, Synced, state_after
+
+VERSION = 6
+OUR_NOTES = '"Source:*<!--exporter:*"'
+GUID_MARK = re.compile(r"<!--exporter:([A-Za-z0-9]+)-->")
+TIMEOUT = 60
+
+
+class AnkiConnectError(Exception):
+    """AnkiConnect answered with an error."""
+
+
+@dataclass(frozen=True)
+class AnkiConnect:
+    url: str
+    state_file: Path
+
+    @property
+    def label(self) -> str:
+        return f"Anki at {self.url}"
+
+    @property
+    def busy_hint(self) -> str:
+        return (
+            "no answer from AnkiConnect; nothing was changed — start Anki with the "
+            "AnkiConnect add-on, or sync the closed collection with --collection"
+        )
+
+    def invoke(self, action: str, **params: Any) -> Any:
+        body = json.dumps({"action": action, "version": VERSION, "params": params}).encode()
+        request = urllib.request.Request(
+            self.url, body, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+                answer = json.loads(response.read().decode("utf-8"))
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+            raise CollectionBusy(str(exc)) from exc
+        if not isinstance(answer, dict) or answer.get("error"):
+            raise AnkiConnectError(f"AnkiConnect {action}: {answer.get('error')}")
+        return answer.get("result")
+
+    def read(self, guids: Iterable[str]) -> tuple[dict[str, InCollection], dict[str, Synced]]:
+        return self.our_notes(guids), self.synced_state()
+
+    def our_notes(self, guids: Iterable[str]) -> dict[str, InCollection]:
+        wanted = set(guids)
+        infos = self.invoke("notesInfo", notes=self.invoke("findNotes", query=OUR_NOTES))
+        cards = [c for info in infos for c in info.get("cards", [])]
+        ords = {c["cardId"]: c["ord"] for c in self.invoke("cardsInfo", cards=cards)}
+        held = {}
+        for info in infos:
+            m = GUID_MARK.search(info["fields"].get("Source", {}).get("value", ""))
+            if m and m.group(1) in wanted:
+                card_ords = tuple(sorted(ords[c] for c in info.get("cards", [])))
+                held[m.group(1)] = InCollection(info["noteId"], int(info["mod"]), card_ords)
+        return held
+
+    def synced_state(self) -> dict[str, Synced]:
+        try:
+            data = json.loads(self.state_file.read_text(encoding="utf-8"))
+            return {str(g): Synced(int(v[0]), int(v[1])) for g, v in data.items()}
+        except (OSError, ValueError, TypeError, IndexError, AttributeError):
+            return {}
+
+    def change(
+        self,
+        edit: Edit,
+        guids: Iterable[str],
+        synced: dict[str, Synced],
+        written: dict[str, int],
+        kept: set[str],
+    ) -> None:
+        if edit.package is not None:
+            self.invoke("importPackage", path=str(edit.package.resolve()))
+        if edit.updates:
+            infos = self.invoke("notesInfo", notes=[u.note_id for u in edit.updates])
+            names = {
+                info["noteId"]: sorted(info["fields"], key=lambda n: info["fields"][n]["order"])
+                for info in infos
+            }
+            for u, info in zip(edit.updates, infos, strict=True):
+                fields = dict(zip(names[u.note_id], u.fields, strict=True))
+                note = {"id": u.note_id, "fields": fields, "tags": list(u.tags)}
+                self.invoke("updateNote", note=note)
+                self.invoke("changeDeck", cards=info.get("cards", []), deck=u.deck)
+        if edit.delete:
+            self.invoke("deleteNotes", notes=list(edit.delete))
+        state = state_after(self.our_notes(guids), synced, written, kept)
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        data = {g: [s.mod, s.written] for g, s in sorted(state.items())}
+        write_atomic(self.state_file, json.dumps(data, indent=1).encode())
+
+    deletes_cards = False
+
+    def afterwards(self, leftover: tuple[tuple[int, int], ...]) -> list[str]:
+        if not leftover:
+            return []
+        return [
+            f"{len(leftover)} cards of removed cloze deletions are empty: "
+            "Tools › Empty Cards in Anki deletes them (AnkiConnect cannot)"
+        ]

@@ -1,0 +1,160 @@
+"""`sync --anki-connect` against a small AnkiConnect stand-in on loopback that answers the
+documented actions by calling a real `anki` collection, so the semantics are Anki's own:
+adds, updates in place, deletes, reports a note edited in Anki, and then has nothing to do.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from exporter.cli import main
+
+from .conftest import copy_fixture
+
+
+class FakeAnki:
+    """AnkiConnect's actions (version 6) over a real collection, on one thread."""
+
+    def __init__(self, path: Path) -> None:
+        from anki.collection import Collection
+
+        self.col = Collection(str(path))
+
+    def version(self) -> int:
+        return 6
+
+    def findNotes(self, query: str) -> list[int]:
+        return list(self.col.find_notes(query))
+
+    def notesInfo(self, notes: list[int]) -> list[dict]:
+        out = []
+        for nid in notes:
+            note = self.col.get_note(nid)
+            names = [f["name"] for f in note.note_type()["flds"]]
+            out.append(
+                {
+                    "noteId": nid,
+                    "modelName": note.note_type()["name"],
+                    "tags": note.tags,
+                    "fields": {
+                        n: {"value": v, "order": i}
+                        for i, (n, v) in enumerate(zip(names, note.fields, strict=True))
+                    },
+                    "cards": list(note.card_ids()),
+                    "mod": note.mod,
+                }
+            )
+        return out
+
+    def cardsInfo(self, cards: list[int]) -> list[dict]:
+        return [{"cardId": c, "ord": self.col.get_card(c).ord} for c in cards]
+
+    def importPackage(self, path: str) -> bool:
+        from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest
+
+        request = ImportAnkiPackageRequest(package_path=path, options=ImportAnkiPackageOptions())
+        self.col.import_anki_package(request)
+        return True
+
+    def updateNote(self, note: dict) -> None:
+        found = self.col.get_note(note["id"])
+        for name, value in note.get("fields", {}).items():
+            found[name] = value
+        if "tags" in note:
+            found.tags = note["tags"]
+        self.col.update_note(found)
+
+    def changeDeck(self, cards: list[int], deck: str) -> None:
+        self.col.set_deck(cards, self.col.decks.id(deck))
+
+    def deleteNotes(self, notes: list[int]) -> None:
+        self.col.remove_notes(notes)
+
+
+@pytest.fixture
+def anki_connect(tmp_path):
+    """The stand-in, serving on 127.0.0.1 from a thread that owns the collection."""
+    ready = threading.Event()
+    box: dict = {}
+
+    def serve() -> None:
+        fake = FakeAnki(tmp_path / "collection.anki2")
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                try:
+                    result = getattr(fake, body["action"])(**body.get("params", {}))
+                    answer = {"result": result, "error": None}
+                except Exception as exc:  # AnkiConnect reports every failure this way
+                    answer = {"result": None, "error": str(exc)}
+                data = json.dumps(answer).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        server = HTTPServer(("127.0.0.1", 0), Handler)
+        box["server"], box["fake"] = server, fake
+        ready.set()
+        server.serve_forever(poll_interval=0.05)
+        fake.col.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    ready.wait(10)
+    host, port = box["server"].server_address
+    yield f"http://{host}:{port}", box["fake"]
+    box["server"].shutdown()
+    thread.join(10)
+
+
+def sync_through(url: str, notes: Path, *args: str):
+    return CliRunner().invoke(main, ["sync", "--notes", str(notes), "--anki-connect", url, *args])
+
+
+def test_sync_through_anki_connect_adds_updates_deletes_and_keeps_edits(
+    tmp_path, monkeypatch, anki_connect
+):
+    monkeypatch.chdir(tmp_path)
+    url, fake = anki_connect
+    notes = copy_fixture("kinds", tmp_path)
+    first = sync_through(url, notes)
+    assert first.exit_code == 0, first.output
+    assert "7 to add" in first.output and f"synced Anki at {url}" in first.output
+    nid = next(iter(fake.findNotes('"Front:Capital of France"')))
+
+    general = notes / "general.md"
+    text = general.read_text()
+    general.write_text(
+        text.replace("Capital of France :: Paris", "Capital of France :: Paris, on the Seine")
+        .replace("- KABIL ::: Khanij Bidesh India Ltd\n", "")
+        .replace("go into {{c2::magnets}}", "go into magnets")
+    )
+    second = sync_through(url, notes)
+    assert second.exit_code == 0, second.output
+    assert "0 to add, 2 to update, 1 to delete" in second.output
+    assert "Tools › Empty Cards" in second.output
+    assert fake.col.get_note(nid)["Back"] == "Paris, on the Seine"
+    assert not fake.findNotes('"Front:KABIL"')
+
+    third = sync_through(url, notes)
+    assert third.exit_code == 0 and "nothing to do" in third.output
+
+
+def test_no_anki_running_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    notes = copy_fixture("kinds", tmp_path)
+    result = sync_through("http://127.0.0.1:9", notes)  # the discard port: nothing listens
+    assert result.exit_code == 1
+    assert "no answer from AnkiConnect; nothing was changed" in result.output
