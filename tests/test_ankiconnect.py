@@ -76,6 +76,9 @@ class FakeAnki:
     def deleteNotes(self, notes: list[int]) -> None:
         self.col.remove_notes(notes)
 
+    def storeMediaFile(self, filename: str, path: str) -> str:
+        return self.col.media.write_data(filename, Path(path).read_bytes())
+
 
 @pytest.fixture
 def anki_connect(tmp_path):

@@ -282,3 +282,39 @@ def test_a_deletion_inserted_before_a_reviewed_one_keeps_its_history_on_its_blan
     assert "first" not in shown and "zeroth" in shown and "second" in shown
     assert sorted(col.db.list("select ord from cards where nid = ?", nid)) == [0, 1, 2]
     col.close()
+
+
+def test_an_image_added_to_a_synced_fact_reaches_the_media_folder(setup):
+    from PIL import Image
+
+    notes, target = setup
+    assert run_sync(notes, target).exit_code == 0
+    (notes / "images").mkdir()
+    Image.new("RGB", (3, 3), "red").save(notes / "images" / "dot.png")
+    edit(
+        notes / "general.md",
+        "Capital of France :: Paris",
+        "Capital of France :: Paris ![m](images/dot.png)",
+    )
+    assert run_sync(notes, target).exit_code == 0
+    col = open_collection(target)
+    (nid,) = col.find_notes('"Front:Capital of France"')
+    name = re.search(r'src="([^"]+)"', col.get_note(nid)["Back"]).group(1)
+    assert (Path(col.media.dir()) / name).read_bytes() == (notes / "images/dot.png").read_bytes()
+    col.close()
+
+
+def test_a_profile_is_found_in_the_anki_folder(tmp_path, monkeypatch):
+    from exporter.sync.profiles import ProfileError, find_collection
+
+    monkeypatch.setenv("ANKI_BASE", str(tmp_path))
+    (tmp_path / "User 1").mkdir()
+    open_collection(tmp_path / "User 1" / "collection.anki2").close()
+    assert find_collection(None) == tmp_path / "User 1" / "collection.anki2"
+    assert find_collection("User 1") == tmp_path / "User 1" / "collection.anki2"
+    with pytest.raises(ProfileError, match="no profile 'Nobody'"):
+        find_collection("Nobody")
+    (tmp_path / "Second").mkdir()
+    open_collection(tmp_path / "Second" / "collection.anki2").close()
+    with pytest.raises(ProfileError, match="choose a collection"):
+        find_collection(None)

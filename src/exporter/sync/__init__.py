@@ -162,7 +162,12 @@ def edit_for(
         Update(held[f.guid].note_id, tuple(fields_for(f, notes[f.path])), f.tags, f.deck)
         for f in todo.update
     )
-    return Edit(package, updates, tuple(held[g].note_id for g in todo.delete), todo.empty_cards)
+    updated_notes = {f.path for f in todo.update}
+    media = tuple(
+        sorted({(m.name, m.path) for n in deck.notes if n.path in updated_notes for m in n.media})
+    )
+    deleted = tuple(held[g].note_id for g in todo.delete)
+    return Edit(package, updates, deleted, todo.empty_cards, media)
 
 
 def subset(deck: Deck, guids: set[str]) -> Deck:

@@ -99,6 +99,8 @@ class AnkiConnect:
     ) -> None:
         if edit.package is not None:
             self.invoke("importPackage", path=str(edit.package.resolve()))
+        for name, path in edit.media:
+            self.invoke("storeMediaFile", filename=name, path=str(Path(path).resolve()))
         if edit.updates:
             infos = self.invoke("notesInfo", notes=[u.note_id for u in edit.updates])
             names = {

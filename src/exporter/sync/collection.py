@@ -160,6 +160,8 @@ class LocalCollection:
         with backed_up(self.path), opened(self.path) as col:
             if edit.package is not None:
                 import_package(col, edit.package)
+            for name, path in edit.media:
+                col.media.write_data(name, Path(path).read_bytes())
             for u in edit.updates:
                 update(col, u.note_id, list(u.fields), u.tags, u.deck)
             remove(col, list(edit.delete), list(edit.empty_cards))

@@ -94,12 +94,15 @@ class Update:
 @dataclass(frozen=True)
 class Edit:
     """What a target is asked to do, in this order: import the package (new notes),
-    update notes, delete notes, delete cards (note id, card ord)."""
+    store media, update notes, delete notes, delete cards (note id, card ord)."""
 
     package: Path | None
     updates: tuple[Update, ...]
     delete: tuple[int, ...]
     empty_cards: tuple[tuple[int, int], ...]
+    # Files the updated notes show (name in the collection, file): an import brings the
+    # media of new notes only.
+    media: tuple[tuple[str, str], ...] = ()
 
 
 def state_after(
