@@ -196,6 +196,7 @@ def test_a_collection_anki_holds_is_a_clear_error_and_nothing_changes(setup):
         holder.wait()
     assert result.exit_code == 1
     assert "Anki has it open; nothing was changed — close Anki" in result.output
+    assert "--anki-connect" in result.output
     assert "Traceback" not in result.output
     assert snapshot_collection(target) == before
 

@@ -142,7 +142,10 @@ class LocalCollection:
 
     @property
     def busy_hint(self) -> str:
-        return "Anki has it open; nothing was changed — close Anki (or its profile) and sync again"
+        return (
+            "Anki has it open; nothing was changed — close Anki and sync again, "
+            "or sync through the running Anki with --anki-connect"
+        )
 
     def read(self, guids: Iterable[str]) -> tuple[dict[str, InCollection], dict[str, Synced]]:
         with opened(self.path) as col:
