@@ -236,7 +236,7 @@ def test_comments_never_reach_a_card_or_the_sheet_and_lines_stay_right(tmp_path)
         tmp_path,
         "# T\n\nKept %% inline :: secret %% prose.\n\n%%\n- hidden :: card\n"
         "still hidden\n%%\n\n- Real :: fact %%with a note%%\n\n`%%code%%` stays\n\n"
-        "```\n%% in a fence %%\n```\n",
+        "```\n%% in a fence %%\n```\n\n> [!example]\n> ```\n> a %% quoted fence %%\n> ```\n",
     )
     assert diags == []
     (fact,) = note.facts
@@ -245,6 +245,7 @@ def test_comments_never_reach_a_card_or_the_sheet_and_lines_stay_right(tmp_path)
     assert "secret" not in html and "hidden" not in html and "with a note" not in html
     assert "Kept" in html and "prose." in html
     assert "<code>%%code%%</code>" in html and "%% in a fence %%" in html
+    assert "a %% quoted fence %%" in html
 
 
 def test_an_unclosed_comment_hides_the_rest_with_a_warning(tmp_path):

@@ -109,14 +109,16 @@ class CommentPreprocessor(Preprocessor):
         return out
 
 
-FENCE_RE = re.compile(r"[ \t]*(`{3,}|~{3,})")
+# A fence, also inside a quote or a callout (`> ```…`).
+FENCE_RE = re.compile(r"[ \t]*(?:>[ \t]?)*+[ \t]*(`{3,}|~{3,})")
+QUOTED_RE = re.compile(r"[ \t]*(?:>[ \t]?)*+")
 # A run of backticks or a `%%`: the tokens a comment line is read by.
 TOKEN_RE = re.compile(r"`++|%%")
 
 
 def fence_state(line: str, fence: str) -> str:
     """The fence open after `line`: a fence closes on a line of its own characters."""
-    stripped = line.strip()
+    stripped = line[QUOTED_RE.match(line).end() :].strip()
     if fence:
         closes = stripped.startswith(fence) and not stripped[len(fence) :].strip()
         return "" if closes else fence
