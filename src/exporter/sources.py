@@ -179,19 +179,30 @@ def split_front_matter(text: str, display: str) -> tuple[dict[str, Any], str, li
         if problem:
             diags.append(error(display, line, 1, problem, "write tags: [upsc, gs2]"))
             continue
-        bad = [t for t in tags if not valid_tag(t)]
-        if bad:
+        kept = []
+        for tag in tags:
+            if valid_tag(tag):
+                kept.append(tag)
+                continue
+            # A property written for Obsidian need not fit Anki: the tag is made to fit,
+            # said at its own line, and the note builds.
+            fitted = fit_tag(tag)
+            at = next(
+                (line + i for i, text in enumerate(lines[line - 1 : end]) if tag in text), line
+            )
             diags.append(
-                error(
+                warning(
                     display,
-                    line,
+                    at,
                     1,
-                    f"tag '{bad[0]}' cannot be an Anki tag",
-                    "tags are one word: no spaces or quotes (write "
-                    f"'{re.sub(r'[^A-Za-z0-9_/:-]+', '-', bad[0]).strip('-')}')",
+                    f"tag '{tag}' cannot be an Anki tag (a space or a quote)"
+                    + (f"; it is used as '{fitted}'" if fitted else "; it is left out"),
+                    f"write it as '{fitted}' to keep it" if fitted else "write a word",
                 )
             )
-            tags = [t for t in tags if valid_tag(t)]
+            if fitted:
+                kept.append(fitted)
+        tags = kept
         clean["tags"] = list(dict.fromkeys(clean.get("tags", []) + tags))
     return clean, body, diags
 
@@ -284,6 +295,12 @@ def deck_problem(name: str) -> str | None:
     if len(levels) > MAX_DECK_LEVELS:
         return f"deck '{name}' is {len(levels)} levels deep; Anki allows {MAX_DECK_LEVELS}"
     return None
+
+
+def fit_tag(tag: str) -> str:
+    """`tag` with every run of spaces and quotes made one `-`: the tag Anki can hold."""
+    fitted = re.sub(r"[\s\"']+", "-", "".join(c for c in tag if ord(c) >= 32)).strip("-")
+    return fitted if valid_tag(fitted) else ""
 
 
 def valid_tag(tag: str) -> bool:

@@ -230,3 +230,18 @@ def test_cmap_check_agrees_with_weasyprint(tmp_path, fixture):
         assert {"U+3164", "U+2028", "U+0001", "U+05D0", "U+0E01"} <= set(
             re.findall(r"U\+[0-9A-F]{4,5}", " ".join(from_log))
         )
+
+
+def test_a_script_no_font_has_is_one_warning_not_one_per_letter(tmp_path):
+    from exporter.config import BuildConfig
+    from exporter.pipeline import examine
+
+    from ..conftest import write_note
+
+    notes = tmp_path / "notes"
+    write_note(notes, "kana.md", "# Kana\n\n- Hiragana for a i u e o :: あいうえおかきくけこ\n")
+    found = examine(BuildConfig(notes=notes, formats=("pdf",))).diagnostics
+    (warned,) = [d for d in found if "no bundled font" in d.message]
+    assert warned.line == 3
+    assert "(10 characters); the sheet shows boxes" in warned.message
+    assert "'あ' (U+3042), 'い' (U+3044)" in warned.message and "and 2 more" in warned.message

@@ -381,3 +381,11 @@ def test_the_vault_sheet_shows_callouts_and_no_raw_syntax(vault):
     assert joined.count("The proviso to Article 111") == 1
     for sheet in ["Polity/Money Bills.pdf", "Geography/Indian Monsoon.pdf"]:
         assert any(page.images for page in PdfReader(vault / "sheets" / sheet).pages), sheet
+
+
+def test_an_embed_whose_name_holds_a_question_mark_is_found(tmp_path):
+    png(tmp_path / "files" / "why? a trace.png")
+    note, diags = parse(tmp_path, "- Ray tracing :: ![[why? a trace.png]]\n", rel="n.md")
+    assert diags == []
+    (media,) = note.media
+    assert Path(media.path).name == "why? a trace.png"

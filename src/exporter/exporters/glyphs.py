@@ -168,11 +168,14 @@ def missing_glyph_diagnostics(deck: Deck, config: BuildConfig) -> list[Diagnosti
 def glyph_warnings(
     deck: Deck, config: BuildConfig, by_note: Mapping[str, tuple[str, ...]]
 ) -> list[Diagnostic]:
-    """A warning per character no bundled font can draw, at the first fact that has it
-    (else at the top of the note). Shared by the cmap check and by the build, which finds
-    its characters in WeasyPrint's log, so both word and place a warning alike."""
+    """A warning for the characters no bundled font can draw, at the first fact that has
+    them (else at the top of the note), all of one place in one warning: a note in a
+    script no font has is one warning, not one per letter. Shared by the cmap check and
+    by the build, which finds its characters in WeasyPrint's log, so both word and place
+    a warning alike."""
     out = []
     for note in deck.notes:
+        places: dict[tuple[int, int], list[str]] = {}
         for char in by_note.get(note.path, ()):
             fact = next(
                 (
@@ -183,14 +186,29 @@ def glyph_warnings(
                 ),
                 None,
             )
-            line, col = (fact.line, fact.col) if fact else (1, 1)
+            places.setdefault((fact.line, fact.col) if fact else (1, 1), []).append(char)
+        for (line, col), chars in sorted(places.items()):
             out.append(
                 warning(
                     display_path(config.notes / note.path),
                     line,
                     col,
-                    f"no bundled font has '{char}' (U+{ord(char):04X}); the sheet shows a box",
-                    "use another character, or add a font that has it to styles/fonts/",
+                    missing_message(chars),
+                    "use other characters, or add a font that has them to styles/fonts/",
                 )
             )
     return out
+
+
+SHOWN_CHARACTERS = 8
+
+
+def missing_message(chars: list[str]) -> str:
+    """In code point order, so the build (from WeasyPrint's log) and `check` (from the
+    fonts' cmaps) word the same characters the same way."""
+    chars = sorted(set(chars))
+    if len(chars) == 1:
+        return f"no bundled font has '{chars[0]}' (U+{ord(chars[0]):04X}); the sheet shows a box"
+    shown = ", ".join(f"'{c}' (U+{ord(c):04X})" for c in chars[:SHOWN_CHARACTERS])
+    more = f" and {len(chars) - SHOWN_CHARACTERS} more" if len(chars) > SHOWN_CHARACTERS else ""
+    return f"no bundled font has {shown}{more} ({len(chars)} characters); the sheet shows boxes"

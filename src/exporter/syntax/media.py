@@ -107,7 +107,12 @@ class MediaFinder:
                 error(display, line, col, "image without a path", "write ![alt](images/file.png)")
             )
             return None
-        rel = PurePosixPath(src.split("#")[0].split("?")[0])
+        # A `?query` is part of a URL, but also a character Obsidian allows in a file name
+        # ("why? a.png"): the name as written wins when such a file exists.
+        path_part = src.split("#")[0]
+        rel = PurePosixPath(path_part)
+        if "?" in path_part and not os.path.lexists(self.locate(rel)):
+            rel = PurePosixPath(path_part.split("?")[0])
         if rel.is_absolute():
             self.diagnostics.append(
                 error(
