@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as etree
+from collections import deque
 from dataclasses import dataclass, field
 
 import markdown
@@ -94,7 +95,7 @@ class ContainerPreprocessor(Preprocessor):
         if not any(":::" in line for line in lines):
             return lines
         state: ParseState = self.md.fact_state
-        self.cursor = 0
+        self.where = source_lines(state)
         fenced = fenced_lines(lines)
         out: list[list[str]] = [[line] for line in lines]
         # (line index of the opening fence, its number; None when nested too deep)
@@ -141,13 +142,20 @@ class ContainerPreprocessor(Preprocessor):
     def warn(self, state: ParseState, line: str, message: str, hint: str) -> None:
         """Report at the fence's line in the source: earlier preprocessors may have
         folded lines (a fenced code block becomes one), so the line is found again."""
-        wanted = line.strip()
-        line_no = 1
-        for j in range(self.cursor, len(state.lines)):
-            if j not in state.fenced and state.lines[j].strip() == wanted:
-                line_no, self.cursor = j + 1, j + 1
-                break
+        found = self.where.get(line.strip())
+        line_no = found.popleft() if found else 1
         state.diagnostics.append(warning(state.display, line_no, 1, message, hint))
+
+
+def source_lines(state: ParseState) -> dict[str, deque[int]]:
+    """The source line numbers of every fence-like line outside code, in order, by its
+    text: one pass, however many fences there are."""
+    where: dict[str, deque[int]] = {}
+    for j, text in enumerate(state.lines):
+        key = text.strip()
+        if key.startswith(":::") and j not in state.fenced:
+            where.setdefault(key, deque()).append(j + 1)
+    return where
 
 
 class ContainerProcessor(BlockProcessor):
@@ -156,17 +164,20 @@ class ContainerProcessor(BlockProcessor):
         self.containers = containers
 
     def test(self, parent: etree.Element, block: str) -> bool:
-        return block.startswith(STX) and MARKER_RE.fullmatch(block.rstrip()) is not None
+        return block.lstrip("\n").startswith(STX) and MARKER_RE.fullmatch(block.strip()) is not None
 
     def run(self, parent: etree.Element, blocks: list[str]) -> None:
-        m = MARKER_RE.fullmatch(blocks.pop(0).rstrip())
+        m = MARKER_RE.fullmatch(blocks.pop(0).strip())
         if m is None or m.group(1):
             return  # a closing marker whose opening sat in another block: nothing to show
         number = int(m.group(2))
         close = CLOSE.format(number)
-        end = next((k for k, b in enumerate(blocks) if b.rstrip() == close), len(blocks))
-        inner = blocks[:end]
-        del blocks[: end + 1]
+        # Blank lines around a marker may leave a newline on its block: compare stripped.
+        # Without its closing marker (a list or quote split the pair) the box stays empty
+        # and what follows stays where it is, so a box can never swallow the note.
+        end = next((k for k, b in enumerate(blocks) if b.strip() == close), None)
+        inner = blocks[:end] if end is not None else []
+        del blocks[: end + 1 if end is not None else 0]
         found = self.containers.found
         box = found[number] if number < len(found) else Container("", "")
         div = etree.SubElement(parent, "div")
