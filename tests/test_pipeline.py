@@ -102,7 +102,7 @@ def test_failed_build_leaves_outputs_and_lock_byte_identical(tmp_path):
     notes = copy_fixture("kinds", tmp_path)
     out = tmp_path / "dist"
     assert build(BuildConfig(notes=notes, out=out)).ok
-    (notes / "general.md").write_text("- edited :: answer\n- broken {{ cloze\n")
+    (notes / "general.md").write_text("- edited :: answer\n- broken {{cloze\n")
     before = snapshot(tmp_path)
     assert not build(BuildConfig(notes=notes, out=out)).ok
     assert snapshot(tmp_path) == before

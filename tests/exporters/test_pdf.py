@@ -43,7 +43,7 @@ def test_sheet_holds_prose_and_every_fact(kinds_build):
         "Khanij Bidesh India Ltd",
         "India joined the MSP in 2023.",
         "Neodymium and samarium go into magnets",
-        "Lithium powers batteries",
+        "Lithium (an alkali metal) powers batteries",  # the hint follows its deletion
         "Pillars of TRUST",
         "Strategic",
         "Technology",

@@ -131,10 +131,16 @@ def test_a_colon_fence_inside_code_is_code(tmp_path):
     assert "container" not in body(note) and "::: tip\n:::" in body(note)
 
 
-def test_a_title_is_text_and_escaped(tmp_path):
-    note = clean(tmp_path, "::: tip <b>bold</b> & {{no}} #tag\nx\n:::\n")
+def test_a_title_reads_as_markdown_and_makes_no_fact(tmp_path):
+    """`:::details **Chola Dynasty**` is a bold title in VitePress; real UPSC notes use it
+    on every page. Raw HTML in a title is sanitised like any other."""
+    note = clean(
+        tmp_path, "::: tip **Chola** *period* <script>x()</script> & {{no}} #tag\nx\n:::\n"
+    )
     html = body(note)
-    assert "&lt;b&gt;bold&lt;/b&gt; &amp; {{no}} #tag</div>" in html
+    title = html[html.index('<div class="container-title">') :].split("</div>")[0]
+    assert "<strong>Chola</strong> <em>period</em>" in title
+    assert "<script" not in html and "**" not in title
     assert note.facts == ()
 
 

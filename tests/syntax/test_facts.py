@@ -407,3 +407,44 @@ def test_hints_show_in_the_full_sheet(tmp_path):
     html = Renderer(config, deck).note_html(deck.notes[0], self_test=False)
     assert '<span class="cloze">Lithium</span><span class="hint">(an alkali metal)</span>' in html
     assert html.count('class="hint"') == 1
+
+
+# ------------------------------------------------------- text copied from elsewhere
+
+
+def notes_of(tmp_path, text: str):
+    path = write_note(tmp_path, "n.md", text)
+    source, _ = read_source(tmp_path, path)
+    return parse_note(source, tmp_path)
+
+
+def test_an_unclosed_brace_pair_in_copied_prose_is_a_warning_and_text(tmp_path):
+    note, diags = notes_of(
+        tmp_path, "# Article 301\n\ntrade or commerce.{{*[Editorial comment] was added.\n"
+    )
+    assert [(d.severity.value, d.line) for d in diags] == [("warning", 3)]
+    assert "never closed; it is shown as text" in diags[0].message
+    assert "{{*[Editorial comment]" in note.sections[-1].body
+    assert note.facts == ()
+
+
+def test_a_cloze_meant_but_not_closed_is_still_an_error(tmp_path):
+    _, diags = notes_of(tmp_path, "- India joined the MSP in {{2023.\n")
+    assert [(d.severity.value, d.message) for d in diags] == [
+        ("error", "unclosed cloze '{{2023.'")
+    ]
+
+
+def test_a_template_in_prose_is_text_not_a_cloze(tmp_path):
+    note, diags = notes_of(
+        tmp_path, "Ansible renders {{ inventory_hostname }} and {{ item.name }} in templates.\n"
+    )
+    assert diags == [] and note.facts == ()
+    assert "{{ inventory_hostname }}" in note.sections[0].body
+
+
+def test_an_obsidian_block_id_in_prose_is_hidden_and_a_tag_stays(tmp_path):
+    note, diags = notes_of(tmp_path, "A paragraph Obsidian can link to. #idea ^0d76f8\n")
+    assert diags == [] and note.facts == ()
+    body = note.sections[0].body
+    assert "^0d76f8" not in body and "#idea" in body

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import markdown
 from markdown.blockprocessors import BlockProcessor
 from markdown.preprocessors import Preprocessor
-from markdown.util import ETX, STX, AtomicString
+from markdown.util import ETX, STX
 
 from ..diagnostics import warning
 from .positions import fenced_lines
@@ -185,7 +185,9 @@ class ContainerProcessor(BlockProcessor):
         if box.title:
             title = etree.SubElement(div, "div")
             title.set("class", "container-title")
-            title.text = AtomicString(box.title)
+            # Inline Markdown, as the container's readers show it (`:::details **Title**`
+            # is a bold title in VitePress); a marker in it makes no fact.
+            title.text = box.title
         self.parser.parseBlocks(div, inner)
 
 

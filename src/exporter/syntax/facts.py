@@ -235,13 +235,16 @@ class FactTreeprocessor(Treeprocessor):
         nodes, blocks = inline_nodes(holder)
         set_children(holder, nodes + blocks)
         candidates = blocks if following is None else following
-        self.report_errors(holder)
         markers = [m for n in nodes if not isinstance(n, str) for m in markers_in(n)]
         clozes = [m for m in markers if m.tag == "x-cloze"]
         tags = [m for m in markers if m.tag == "x-tag"]
         anchors = [m for m in markers if m.tag == "x-id"]
-        if find_separator(nodes) is None and not clozes:
-            unwrap_markers(holder, tags + anchors)
+        is_fact = find_separator(nodes) is not None or bool(clozes)
+        self.report_errors(holder, is_fact)
+        if not is_fact:
+            # Prose: a tag is text; a `^id` is an Obsidian block id, which Obsidian hides.
+            unwrap_markers(holder, tags)
+            remove_markers(holder, anchors)
             return None
         line, col = self.locate(holder, None)
         remove_markers(holder, tags + anchors)
@@ -323,16 +326,30 @@ class FactTreeprocessor(Treeprocessor):
             return True
         return el.tag == "p" and not len(el) and is_block_placeholder([el.text or ""], self.md)
 
-    def report_errors(self, holder: etree.Element) -> None:
+    def report_errors(self, holder: etree.Element, is_fact: bool = False) -> None:
+        """Malformed clozes are errors. An unclosed `{{` is an error where a cloze was
+        surely meant (in a fact, or before a letter or digit); elsewhere (copied text,
+        `{{*[…`) it is a warning, and the text stays as written."""
         for marker in find_markers(holder, "x-error"):
             self.report(
                 holder, marker.get("needle", ""), marker.get("message", ""), marker.get("hint", "")
             )
             unwrap_marker(holder, marker)
         for text in own_texts(holder):
-            if "{{" in text:
-                start = text.index("{{")
+            m = UNCLOSED_RE.search(text)
+            if m:
+                start = m.start()
                 snippet = text[start : start + 12].split("\n")[0]
+                # `{{2023.` was meant as a cloze; `{{*[Repealed]` in copied text was not.
+                meant = is_fact or text[m.end() : m.end() + 1].isalnum()
+                if not meant and not find_markers(holder, "x-cloze"):
+                    self.warn(
+                        holder,
+                        "{{",
+                        f"'{snippet}' opens a cloze that is never closed; it is shown as text",
+                        "close it with '}}' if it is a cloze, or write \\{{",
+                    )
+                    break
                 if find_markers(holder, "x-cloze"):
                     # `{{c1::a::{{c2::b}}}}`: the inner cloze matched, the outer did not.
                     self.report(
@@ -371,6 +388,11 @@ class FactTreeprocessor(Treeprocessor):
     def warn(self, el: etree.Element, needle: str, message: str, hint: str) -> None:
         line, col = self.locate(el, needle)
         self.state.diagnostics.append(warning(self.state.display, line, col, message, hint))
+
+
+# `{{` that starts a cloze and is never closed: not one followed by a space (`{{ name }}`
+# is a template) nor one closed later on the line.
+UNCLOSED_RE = re.compile(r"\{\{(?!\s)(?![^{}\n]*\}\})")
 
 
 def find_separator(nodes: list[Node]) -> tuple[int, int, int] | None:

@@ -12,7 +12,9 @@ from markdown.inlinepatterns import InlineProcessor
 
 # A cloze holds no `{{`: a nested one is an error, and without the rule an unclosed `{{`
 # makes every later `{{` scan to the end of the line (quadratic). Possessive: linear.
-CLOZE_RE = r"\{\{(?P<cloze>(?:[^{}]|\{(?!\{)|\}(?!\}))*+)\}\}"
+# A cloze's text neither starts nor ends with a space: `{{ name }}` is a template
+# (Jinja, Ansible, Vue, Anki's own) written about in a note, never a cloze.
+CLOZE_RE = r"\{\{(?P<cloze>(?!\s)(?:[^{}]|\{(?!\{)|\}(?!\}))*+(?<!\s))\}\}"
 TAG_RE = r"(?<![^\s(])#(?P<tag>[^\W\d_][\w\-/\u0300-\u036f\u0900-\u0dff]*)"
 ANCHOR_RE = r"(?<!\S)\^(?P<anchor>[A-Za-z0-9][A-Za-z0-9-]*)(?![^\s])"
 # One inline pattern for all three markers: Markdown tries every pattern on every piece
