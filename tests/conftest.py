@@ -58,3 +58,22 @@ def import_apkg(col, path: Path):
 
     request = ImportAnkiPackageRequest(package_path=str(path), options=ImportAnkiPackageOptions())
     return col.import_anki_package(request)
+
+
+def parse_text(folder: Path, text: str, rel: str = "topic/note.md"):
+    """One note through sources and syntax: the note and every diagnostic."""
+    from exporter.sources import read_source
+    from exporter.syntax import parse_note
+
+    path = write_note(folder, rel, text)
+    source, diags = read_source(folder, path)
+    assert source is not None
+    note, more = parse_note(source, folder)
+    return note, diags + more
+
+
+def parse_clean(folder: Path, text: str, rel: str = "topic/note.md"):
+    """One note that must parse without a problem."""
+    note, diags = parse_text(folder, text, rel)
+    assert not diags, [d.format() for d in diags]
+    return note

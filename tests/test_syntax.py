@@ -11,14 +11,7 @@ from exporter.sources import read_source
 from exporter.syntax import list_indent, normalise_tag, parse_note
 
 from .conftest import FIXTURES, write_note
-
-
-def parse(tmp_path: Path, text: str, rel: str = "topic/note.md"):
-    path = write_note(tmp_path, rel, text)
-    source, diags = read_source(tmp_path, path)
-    assert source is not None
-    note, more = parse_note(source, tmp_path)
-    return note, diags + more
+from .conftest import parse_text as parse
 
 
 def only_fact(tmp_path: Path, text: str):
@@ -316,8 +309,6 @@ def test_broken_and_oversized_images_are_warnings_and_left_out(tmp_path):
 
     from exporter.sources import read_source
     from exporter.syntax import parse_note
-
-    from .conftest import write_note
 
     images = tmp_path / "images"
     images.mkdir()

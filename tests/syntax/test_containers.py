@@ -3,31 +3,15 @@ sheet, facts inside as anywhere else, and fence lines that are never a reversed 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from exporter.config import BuildConfig
 from exporter.model import Kind
-from exporter.sources import read_source
-from exporter.syntax import parse_note
 from exporter.syntax.containers import parse_info
 
+from ..conftest import parse_clean as clean
+from ..conftest import parse_text as parse
 from ..conftest import write_note
-
-
-def parse(tmp_path: Path, text: str):
-    path = write_note(tmp_path, "topic/note.md", text)
-    source, diags = read_source(tmp_path, path)
-    assert source is not None
-    note, more = parse_note(source, tmp_path)
-    return note, diags + more
-
-
-def clean(tmp_path: Path, text: str):
-    note, diags = parse(tmp_path, text)
-    assert not diags, [d.format() for d in diags]
-    return note
 
 
 def body(note) -> str:

@@ -6,30 +6,15 @@ from __future__ import annotations
 
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 
 from exporter.config import BuildConfig
 from exporter.model import Cloze, Kind
-from exporter.sources import read_source
-from exporter.syntax import parse_note
 
 from ..conftest import FIXTURES, import_apkg, run_build, write_note
-
-
-def parse(tmp_path: Path, text: str, rel: str = "topic/note.md"):
-    path = write_note(tmp_path, rel, text)
-    source, diags = read_source(tmp_path, path)
-    assert source is not None
-    note, more = parse_note(source, tmp_path)
-    return note, diags + more
-
-
-def clean(tmp_path: Path, text: str):
-    note, diags = parse(tmp_path, text)
-    assert not diags, [d.format() for d in diags]
-    return note
+from ..conftest import parse_clean as clean
+from ..conftest import parse_text as parse
 
 
 def deletion(segment) -> tuple[int, str, str]:
@@ -412,14 +397,8 @@ def test_hints_show_in_the_full_sheet(tmp_path):
 # ------------------------------------------------------- text copied from elsewhere
 
 
-def notes_of(tmp_path, text: str):
-    path = write_note(tmp_path, "n.md", text)
-    source, _ = read_source(tmp_path, path)
-    return parse_note(source, tmp_path)
-
-
 def test_an_unclosed_brace_pair_in_copied_prose_is_a_warning_and_text(tmp_path):
-    note, diags = notes_of(
+    note, diags = parse(
         tmp_path, "# Article 301\n\ntrade or commerce.{{*[Editorial comment] was added.\n"
     )
     assert [(d.severity.value, d.line) for d in diags] == [("warning", 3)]
@@ -429,14 +408,12 @@ def test_an_unclosed_brace_pair_in_copied_prose_is_a_warning_and_text(tmp_path):
 
 
 def test_a_cloze_meant_but_not_closed_is_still_an_error(tmp_path):
-    _, diags = notes_of(tmp_path, "- India joined the MSP in {{2023.\n")
-    assert [(d.severity.value, d.message) for d in diags] == [
-        ("error", "unclosed cloze '{{2023.'")
-    ]
+    _, diags = parse(tmp_path, "- India joined the MSP in {{2023.\n")
+    assert [(d.severity.value, d.message) for d in diags] == [("error", "unclosed cloze '{{2023.'")]
 
 
 def test_a_template_in_prose_is_text_not_a_cloze(tmp_path):
-    note, diags = notes_of(
+    note, diags = parse(
         tmp_path, "Ansible renders {{ inventory_hostname }} and {{ item.name }} in templates.\n"
     )
     assert diags == [] and note.facts == ()
@@ -444,7 +421,7 @@ def test_a_template_in_prose_is_text_not_a_cloze(tmp_path):
 
 
 def test_an_obsidian_block_id_in_prose_is_hidden_and_a_tag_stays(tmp_path):
-    note, diags = notes_of(tmp_path, "A paragraph Obsidian can link to. #idea ^0d76f8\n")
+    note, diags = parse(tmp_path, "A paragraph Obsidian can link to. #idea ^0d76f8\n")
     assert diags == [] and note.facts == ()
     body = note.sections[0].body
     assert "^0d76f8" not in body and "#idea" in body

@@ -16,23 +16,10 @@ from exporter.sources import read_source
 from exporter.syntax import parse_note
 from exporter.syntax.lists import normalise
 
-from ..conftest import FIXTURES, write_note
+from ..conftest import FIXTURES, parse_clean
+from ..conftest import parse_text as parse
 
 REAL = FIXTURES / "real"
-
-
-def parse(tmp_path: Path, text: str, rel: str = "topic/note.md"):
-    path = write_note(tmp_path, rel, text)
-    source, diags = read_source(tmp_path, path)
-    assert source is not None
-    note, more = parse_note(source, tmp_path)
-    return note, diags + more
-
-
-def parse_clean(tmp_path: Path, text: str):
-    note, diags = parse(tmp_path, text)
-    assert not diags, [d.format() for d in diags]
-    return note
 
 
 def body(note) -> str:

@@ -17,16 +17,11 @@ from exporter.model import Kind
 from exporter.sources import read_source
 from exporter.syntax import parse_note
 
-from ..conftest import copy_fixture, import_apkg, run_build, write_note
+from ..conftest import copy_fixture, import_apkg, parse_text, run_build, write_note
 
 
 def parse(folder: Path, text: str, rel: str = "n.md"):
-    """One note through sources and syntax: (note, every diagnostic)."""
-    path = write_note(folder, rel, text)
-    source, diags = read_source(folder, path)
-    assert source is not None
-    note, more = parse_note(source, folder)
-    return note, diags + more
+    return parse_text(folder, text, rel)
 
 
 def body(note) -> str:
