@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import html
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from html.parser import HTMLParser
@@ -35,6 +36,36 @@ def cloze_text(ord_: int, text: str, hint: str = "") -> str:
     """One deletion in Anki's own syntax, `{{c1::text::hint}}`: the one place it is
     spelled (cards, the lock's marked text, the content digest)."""
     return f"{{{{c{ord_}::{text}{'::' + hint if hint else ''}}}}}"
+
+
+# Marks: the pieces of a note that each output renders its own way (a formula is MathJax
+# source on a card and a drawing on the sheet; a sound plays on a card and is a label on
+# the sheet). In the model's HTML a mark is `<x-mark data-kind="math" data-…>source</x-mark>`,
+# its source as escaped text; `render_marks` hands each to the exporter's renderer.
+MARK_TAG = "x-mark"
+MARK_RE = re.compile(
+    r'<x-mark data-kind="([a-z-]+)"((?: data-[a-z-]+="[^"]*")*)>(.*?)</x-mark>', re.S
+)
+MARK_ATTR_RE = re.compile(r' data-([a-z-]+)="([^"]*)"')
+
+
+@dataclass(frozen=True)
+class Mark:
+    kind: str
+    source: str
+    attrs: Mapping[str, str] = field(default_factory=dict)
+
+
+def render_marks(fragment: str, render: Callable[[Mark], str]) -> str:
+    """`fragment` with each mark replaced by what `render` makes of it."""
+    if MARK_TAG not in fragment:
+        return fragment
+
+    def one(m: re.Match[str]) -> str:
+        attrs = {k: html.unescape(v) for k, v in MARK_ATTR_RE.findall(m.group(2))}
+        return render(Mark(m.group(1), html.unescape(m.group(3)), attrs))
+
+    return MARK_RE.sub(one, fragment)
 
 
 class Kind(str, Enum):
@@ -213,7 +244,8 @@ def content_digest(
     above is edited, and that alone must not mark a card as changed."""
     parts = "".join(
         # The hint's `::` always written, empty or not: the digest's bytes must not change.
-        s if isinstance(s, str) else cloze_text(s.ord, f"{s.html}::{s.hint}") for s in text
+        s if isinstance(s, str) else cloze_text(s.ord, f"{s.html}::{s.hint}")
+        for s in text
     )
     context_line = context_text(context)
     fields = [kind.value, question, answer, parts, context_line, path, " ".join(tags), deck]

@@ -24,8 +24,18 @@ from pathlib import Path
 from ..config import BuildConfig
 from ..diagnostics import Diagnostic
 from ..identity import LockEntry, Report
-from ..model import Cloze, Deck, Fact, Kind, Note, cloze_text, context_text, plain
-from . import Output, missing_styles, versions
+from ..model import (
+    Cloze,
+    Deck,
+    Fact,
+    Kind,
+    Note,
+    cloze_text,
+    context_text,
+    plain,
+    render_marks,
+)
+from . import Output, marks, missing_styles, versions
 
 EPOCH = 1_700_000_000
 ZIP_DATE = (2020, 1, 1, 0, 0, 0)
@@ -152,9 +162,9 @@ def fields_for(fact: Fact, note: Note) -> list[str]:
     context = card_context(fact, note)
     shown = "" if gives_away(context, answers_of(fact)) else html.escape(context)
     meta = meta_field(fact)
-    if fact.kind is Kind.CLOZE:
-        return [cloze_field(fact), fact.answer, shown, meta]
-    return [fact.question, fact.answer, shown, meta]
+    front = cloze_field(fact) if fact.kind is Kind.CLOZE else fact.question
+    render = marks.renderer("apkg")
+    return [render_marks(front, render), render_marks(fact.answer, render), shown, meta]
 
 
 def title_heading(note: Note) -> str | None:

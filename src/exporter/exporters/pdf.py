@@ -32,10 +32,10 @@ from ..cache import touch
 from ..config import BuildConfig
 from ..diagnostics import Diagnostic
 from ..identity import Report
-from ..model import FACT_SLOT_RE, Deck, Fact, Kind, Note, Section, fact_slot
+from ..model import FACT_SLOT_RE, Deck, Fact, Kind, Note, Section, fact_slot, render_marks
 from ..publish import write_atomic
 from ..workers import pool_map
-from . import Output, fonts, glyphs, missing_styles, versions
+from . import Output, fonts, glyphs, marks, missing_styles, versions
 from .assembly import assemble, page_ranges, single_note, stamp  # noqa: F401  (their home)
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -343,7 +343,7 @@ class Renderer:
                     "body": body,
                 }
             )
-        return self.env.get_template("note.html.j2").render(
+        page = self.env.get_template("note.html.j2").render(
             title=note.title,
             note=note,
             sections=sections,
@@ -354,6 +354,7 @@ class Renderer:
             only=", ".join(f"#{t}" for t in sorted(wanted)),
             date="",
         )
+        return render_marks(page, marks.renderer("pdf", cache=self.cache, media=self.media))
 
     def note_parts(
         self, notes: tuple[Note, ...], self_test: bool, progress: Progress | None = None

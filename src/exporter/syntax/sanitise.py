@@ -6,12 +6,22 @@ from collections.abc import Callable
 
 import nh3
 
-from ..model import plain
+from ..model import MARK_TAG, plain
 
-SAFE_TAGS = set(nh3.ALLOWED_TAGS) | {"span", "div", "sup", "sub", "mark", "figure", "figcaption"}
+SAFE_TAGS = set(nh3.ALLOWED_TAGS) | {
+    "span",
+    "div",
+    "sup",
+    "sub",
+    "mark",
+    "figure",
+    "figcaption",
+    MARK_TAG,
+}
 SAFE_ATTRIBUTES = {
     **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
     "*": {"class", "title", "lang", "dir"},
+    MARK_TAG: {"data-kind", "data-display", "data-name", "data-label", "data-lang"},
     "img": {"src", "alt", "title", "width", "height"},
     "a": {"href", "title"},
     "code": {"class"},
