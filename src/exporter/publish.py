@@ -15,7 +15,6 @@ notes' lock and on the output folder, and a second build waits, saying so.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import tempfile
@@ -117,6 +116,11 @@ def recover(out: Path, lock_path: Path) -> int:
 def exclusive(folders: list[Path], on_wait: Callable[[str], None] | None) -> Iterator[None]:
     """Hold an exclusive lock on each folder (the nearest one that exists), in a fixed
     order; tell `on_wait` once when another build holds one."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock on folders; builds there are not serialised
+        yield
+        return
     held: list[int] = []
     targets = sorted({str(nearest_folder(f).resolve()) for f in folders})
     told = False
