@@ -20,16 +20,21 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import unquote
 
 from ..diagnostics import Diagnostic, error, warning
-from ..model import Media
+from ..model import MARK_TAG, Media
 from ..sources import Source
 from .obsidian import sized_alt
+from .sound import is_audio, label_for, resolved
 from .state import ParseState
 from .tree import remove_marker
+
+# What a missing path's hint shows, per kind of file.
+EXAMPLES = {"image": "write ![alt](images/file.png)", "sound": "write [sound:audio/file.mp3]"}
 
 
 @dataclass
 class MediaFinder:
-    """The images of one note: each checked where it is written, packed once by name."""
+    """The images and sounds of one note: each checked where it is written, packed once
+    by name."""
 
     source: Source
     notes_root: Path
@@ -38,18 +43,25 @@ class MediaFinder:
     media: dict[str, Media] = field(default_factory=dict)
 
     def image_source(self, src: str) -> str | None:
-        """Images written as raw HTML get the same checks as Markdown images."""
+        """Images (and `<audio>` sounds) written as raw HTML get the same checks as
+        Markdown images."""
         if src in self.media:
             return src
         line = next((i + 1 for i, text in enumerate(self.state.lines) if src in text), 1)
         col = self.state.lines[line - 1].find(src) + 1 if self.state.lines else 1
-        return self.resolve_image(src, line, max(col, 1))
+        return self.resolve(src, line, max(col, 1), "sound" if is_audio(src) else "image")
 
     def images(self, root: etree.Element) -> None:
         state = self.state
         parents = {c: p for p in root.iter() for c in p}
+        for el in [e for e in root.iter(MARK_TAG) if e.get("data-kind") == "sound"]:
+            if el.get("src") is not None:
+                self.sound(el, parents, state)
         for img in list(root.iter("img")):
             src = img.get("src", "")
+            if is_audio(src):
+                self.sound(img, parents, state)
+                continue
             sized_alt(img)
             line, col = self.img_position(img, parents, state)
             kept = self.resolve_image(src, line, col)
@@ -60,6 +72,19 @@ class MediaFinder:
                 remove_marker(parent, img)
             else:
                 img.set("src", kept)
+
+    def sound(self, el: etree.Element, parents, state) -> None:
+        """A sound (`[sound:…]`, or an image or embed of an audio file): the finished
+        mark, or its label as text when the file cannot be packed."""
+        line, col = self.img_position(el, parents, state)
+        name = self.resolve(el.get("src", ""), line, col, "sound")
+        if name is None:
+            label = label_for(el.get("src", ""), el.get("data-label") or el.get("alt") or "")
+            el.tail = label + (el.tail or "")
+            el.text = None
+            remove_marker(parents[el], el)
+        else:
+            resolved(el, name)
 
     def img_position(self, img, parents, state) -> tuple[int, int]:
         el = img
@@ -79,6 +104,12 @@ class MediaFinder:
         return pos.line, 1
 
     def resolve_image(self, src: str, line: int, col: int) -> str | None:
+        return self.resolve(src, line, col, "image")
+
+    def resolve(self, src: str, line: int, col: int, kind: str = "image") -> str | None:
+        """The packed name of the file `src` means, or None with a problem at `line` and
+        `col`: the same checks for an image and a sound (`kind`, named in messages); an
+        image must also be one Pillow can read."""
         display = self.source.display
         if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", src) or src.startswith("//"):
             if src.startswith(("http:", "https:", "//")):
@@ -87,7 +118,7 @@ class MediaFinder:
                         display,
                         line,
                         col,
-                        f"remote image '{src}' is not fetched",
+                        f"remote {kind} '{src}' is not fetched",
                         "download it into the notes folder and link it relatively",
                     )
                 )
@@ -97,14 +128,14 @@ class MediaFinder:
                         display,
                         line,
                         col,
-                        f"image '{src}' is not a file inside the notes folder",
-                        "link images by a path relative to the note",
+                        f"{kind} '{src}' is not a file inside the notes folder",
+                        f"link {kind}s by a path relative to the note",
                     )
                 )
             return None
         if not src:
             self.diagnostics.append(
-                error(display, line, col, "image without a path", "write ![alt](images/file.png)")
+                error(display, line, col, f"{kind} without a path", EXAMPLES[kind])
             )
             return None
         # A `?query` is part of a URL, but also a character Obsidian allows in a file name
@@ -119,8 +150,8 @@ class MediaFinder:
                     display,
                     line,
                     col,
-                    f"image path '{src}' is absolute",
-                    "link images by a path relative to the note",
+                    f"{kind} path '{src}' is absolute",
+                    f"link {kind}s by a path relative to the note",
                 )
             )
             return None
@@ -132,7 +163,7 @@ class MediaFinder:
                     display,
                     line,
                     col,
-                    f"image '{src}' is outside the notes folder",
+                    f"{kind} '{src}' is outside the notes folder",
                     "copy it into the notes folder",
                 )
             )
@@ -143,13 +174,13 @@ class MediaFinder:
                     display,
                     line,
                     col,
-                    f"image '{src}' does not exist",
+                    f"{kind} '{src}' does not exist",
                     "check the file name: it was looked for beside the note and by name "
                     "in the notes folder",
                 )
             )
             return None
-        problem = unreadable_image(target)
+        problem = unreadable_image(target) if kind == "image" else None
         if problem:
             self.diagnostics.append(
                 warning(

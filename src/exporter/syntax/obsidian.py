@@ -35,10 +35,14 @@ from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
 
 from ..diagnostics import warning
+from .sound import AUDIO_SUFFIXES
 from .tree import find_markers, unwrap_markers
 
 # The image types Obsidian embeds as images; any other embed is a link to a note or file.
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".svg", ".webp", ".avif"}
+# An embedded audio file is an image element too, until `media.MediaFinder` makes it a
+# sound mark (syntax/sound.py).
+EMBEDDED_SUFFIXES = IMAGE_SUFFIXES | AUDIO_SUFFIXES
 # `|200` or `|200x100` after an embedded image's name, or after a Markdown image's alt.
 SIZE_RE = re.compile(r"(?P<width>\d{1,5})(?:x(?P<height>\d{1,5}))?")
 MARKERS = ("x-cloze", "x-tag", "x-id", "x-error")
@@ -239,8 +243,11 @@ class WikilinkProcessor(InlineProcessor):
         label = (m.group("label") or "").strip()
         path, _, heading = target.partition("#")
         path = path.strip()
-        if m.group("embed") and PurePosixPath(path).suffix.lower() in IMAGE_SUFFIXES:
-            return image(path, label), m.start(0), m.end(0)
+        suffix = PurePosixPath(path).suffix.lower()
+        if m.group("embed") and suffix in EMBEDDED_SUFFIXES:
+            sound = suffix in AUDIO_SUFFIXES
+            el = image(path, label or (PurePosixPath(path).name if sound else ""))
+            return el, m.start(0), m.end(0)
         shown = label or link_text(path, heading.strip())
         if not shown:
             return None, None, None

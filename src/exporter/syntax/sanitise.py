@@ -7,6 +7,7 @@ from collections.abc import Callable
 import nh3
 
 from ..model import MARK_TAG, plain
+from .sound import audio_marks
 
 SAFE_TAGS = set(nh3.ALLOWED_TAGS) | {
     "span",
@@ -35,7 +36,11 @@ SAFE_SCHEMES = {"http", "https", "mailto"}
 def sanitise(fragment: str, image: Callable[[str], str | None] | None = None) -> str:
     """Raw HTML is allowed in notes, but a shared deck or sheet must not run or fetch
     anything: nh3 keeps the text and drops scripts, handlers and unsafe URLs. `image`
-    decides each image's source (a packed media name, or None to drop it)."""
+    decides each image's source (a packed media name, or None to drop it), and each raw
+    `<audio>`'s: with it, `<audio src>` becomes a sound mark (`sound.audio_marks`)."""
+
+    if image is not None and "udio" in fragment:
+        fragment = audio_marks(fragment, image)
 
     def attribute(tag: str, name: str, value: str) -> str | None:
         if tag == "img" and name == "src" and image is not None:
