@@ -489,6 +489,8 @@ def make_fetcher(allowed: list[Path]):
         included, so rendering a note cannot reach outside the machine or the notes."""
 
         def fetch(self, url, headers=None):
+            if url.startswith("data:"):  # drawn formulas (marks/pdf_math.py): no fetch
+                return super().fetch(url, headers)
             if not url.startswith("file://"):
                 raise ValueError(f"refused to fetch {url}")
             path = Path(unquote(urlparse(url).path)).resolve()
@@ -557,7 +559,11 @@ class PdfExporter:
 
     def check(self, deck: Deck, config: BuildConfig) -> list[Diagnostic]:
         styles = missing_styles(config, "palette.css", "sheet.css")
-        return styles or glyphs.missing_glyph_diagnostics(deck, config)
+        if styles:
+            return styles
+        from .marks import pdf_math
+
+        return glyphs.missing_glyph_diagnostics(deck, config) + pdf_math.diagnostics(deck, config)
 
     def export(
         self,

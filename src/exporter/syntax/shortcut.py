@@ -37,6 +37,9 @@ NEEDLES = {
     "delimiter": ("=", "~"),
     "footnote": ("[^",),
     "obsidian_links": ("[[",),
+    "sound": ("[sound:",),  # syntax/sound.py
+    # Math (syntax/math.py).
+    "math": ("$", "\\(", "\\["),
 }
 
 

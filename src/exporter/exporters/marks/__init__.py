@@ -19,6 +19,10 @@ from ...model import Mark
 
 # (output, kind) → the module that renders that kind of mark in that output.
 REGISTRY: dict[tuple[str, str], str] = {}
+REGISTRY[("apkg", "sound")] = "exporter.exporters.marks.anki_sound"
+REGISTRY[("pdf", "sound")] = "exporter.exporters.marks.pdf_sound"
+REGISTRY[("apkg", "math")] = "exporter.exporters.marks.anki_math"
+REGISTRY[("pdf", "math")] = "exporter.exporters.marks.pdf_math"
 
 
 def renderer(output: str, **context: Any) -> Callable[[Mark], str]:
