@@ -43,9 +43,8 @@ def cloze_text(ord_: int, text: str, hint: str = "") -> str:
 # the sheet). In the model's HTML a mark is `<x-mark data-kind="math" data-…>source</x-mark>`,
 # its source as escaped text; `render_marks` hands each to the exporter's renderer.
 MARK_TAG = "x-mark"
-MARK_RE = re.compile(
-    r'<x-mark data-kind="([a-z-]+)"((?: data-[a-z-]+="[^"]*")*)>(.*?)</x-mark>', re.S
-)
+# Attributes in any order: Markdown's serialiser writes them sorted, nh3 as it finds them.
+MARK_RE = re.compile(r'<x-mark((?: data-[a-z-]+="[^"]*")+)>(.*?)</x-mark>', re.S)
 MARK_ATTR_RE = re.compile(r' data-([a-z-]+)="([^"]*)"')
 
 
@@ -62,8 +61,9 @@ def render_marks(fragment: str, render: Callable[[Mark], str]) -> str:
         return fragment
 
     def one(m: re.Match[str]) -> str:
-        attrs = {k: html.unescape(v) for k, v in MARK_ATTR_RE.findall(m.group(2))}
-        return render(Mark(m.group(1), html.unescape(m.group(3)), attrs))
+        attrs = {k: html.unescape(v) for k, v in MARK_ATTR_RE.findall(m.group(1))}
+        kind = attrs.pop("kind", "")
+        return render(Mark(kind, html.unescape(m.group(2)), attrs))
 
     return MARK_RE.sub(one, fragment)
 

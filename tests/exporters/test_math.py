@@ -78,7 +78,7 @@ def test_the_sheet_draws_formulas_and_prints_no_tex(built, tmp_path):
     # The centred display sum stands alone on its lines: ink in the middle band of the
     # page, below the laws, where no text is.
     band = page.crop((width // 3, 0, 2 * width // 3, height // 2))
-    dark = sum(1 for v in band.getdata() if v < 128)
+    dark = sum(1 for v in band.tobytes() if v < 128)
     assert dark > 50
 
 

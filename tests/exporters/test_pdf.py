@@ -210,9 +210,13 @@ def test_fetcher_reads_only_allowed_folders(tmp_path):
         "http://127.0.0.1:9/x.png",
         "https://example.org/x.png",
         "data:text/plain,hi",
+        "data:text/html,<b>x</b>",
     ]:
         with pytest.raises(ValueError):
             fetcher.fetch(url)
+    # Drawn formulas reach the renderer as SVG data, which fetches nothing.
+    svg = "data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciLz4="
+    assert fetcher.fetch(svg).read().startswith(b"<svg")
 
 
 def test_renderer_config_defaults():

@@ -30,7 +30,7 @@ def test_inline_and_display_formulas_are_math_marks_with_their_source(tmp_path):
         ("math", "\\int_0^1 x\\,dx", "block"),
         ("math", "\\sum_n n", "block"),
     ]
-    assert 'data-kind="math" data-display="inline">a_1 &lt; b</x-mark>' in body(note)
+    assert 'data-display="inline" data-kind="math">a_1 &lt; b</x-mark>' in body(note)
 
 
 def test_nothing_inside_a_formula_is_markdown(tmp_path):

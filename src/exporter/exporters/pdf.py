@@ -489,7 +489,7 @@ def make_fetcher(allowed: list[Path]):
         included, so rendering a note cannot reach outside the machine or the notes."""
 
         def fetch(self, url, headers=None):
-            if url.startswith("data:"):  # drawn formulas (marks/pdf_math.py): no fetch
+            if url.startswith("data:image/svg+xml;"):  # drawn formulas (marks/pdf_math.py)
                 return super().fetch(url, headers)
             if not url.startswith("file://"):
                 raise ValueError(f"refused to fetch {url}")

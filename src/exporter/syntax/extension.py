@@ -9,7 +9,9 @@ import markdown
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
-from . import bounded, containers, headings, lists
+from . import bounded, containers, headings, lists, sound
+from . import math as math_syntax
+from .code import CodeExtension
 from .facts import FactTreeprocessor
 from .markers import MARKER_RE, MarkerProcessor
 from .obsidian import ObsidianExtension
@@ -30,6 +32,8 @@ class FactsExtension(Extension):
         lists.register(md)
         headings.register(md)
         containers.register(md)
+        sound.register(md)
+        math_syntax.register(md)
         md.treeprocessors.register(LineTreeprocessor(md), "fact_positions", 25)
         md.inlinePatterns.register(MarkerProcessor(MARKER_RE, md), "fact_markers", 175)
         md.treeprocessors.register(PlainTextTreeprocessor(md), "fact_plain_text", 21)
@@ -69,11 +73,10 @@ def make_markdown(tab_length: int) -> markdown.Markdown:
             "tables",
             "sane_lists",
             "pymdownx.superfences",
-            "pymdownx.highlight",
+            CodeExtension(),
             FactsExtension(),
             ObsidianExtension(),
         ],
-        extension_configs={"pymdownx.highlight": {"use_pygments": False}},
         tab_length=tab_length,
         output_format="html",
     )

@@ -22,7 +22,6 @@ import xml.etree.ElementTree as etree
 import markdown
 from markdown.blockprocessors import BlockProcessor
 from markdown.inlinepatterns import InlineProcessor
-from markdown.postprocessors import Postprocessor
 from markdown.util import ETX, STX, AtomicString
 
 from ..model import MARK_TAG
@@ -120,29 +119,9 @@ class MathBlockProcessor(BlockProcessor):
         return None
 
 
-# Markdown's serialiser writes attributes in lexical order, `data-display` before
-# `data-kind`; a mark is read (`model.MARK_RE`) with its kind first.
-SERIALISED = {
-    f'<{MARK_TAG} data-display="{d}" data-kind="{KIND}">': (
-        f'<{MARK_TAG} data-kind="{KIND}" data-display="{d}">'
-    )
-    for d in ("inline", "block")
-}
-
-
-class MarkOrderPostprocessor(Postprocessor):
-    def run(self, text: str) -> str:
-        if f"<{MARK_TAG} data-display=" not in text:
-            return text
-        for written, wanted in SERIALISED.items():
-            text = text.replace(written, wanted)
-        return text
-
-
 def register(md: markdown.Markdown) -> None:
     """Called by the facts extension: the inline and block readers, and `\\$`."""
     if "$" not in md.ESCAPED_CHARS:
         md.ESCAPED_CHARS.append("$")
     md.inlinePatterns.register(MathInlineProcessor(INLINE_RE, md), "math", PRIORITY)
     md.parser.blockprocessors.register(MathBlockProcessor(md.parser), "math_block", BLOCK_PRIORITY)
-    md.postprocessors.register(MarkOrderPostprocessor(md), "math_mark_order", 5)
