@@ -34,7 +34,7 @@ INPUTS = [
     ("hints in clozes", "{{a::{{b::", 100_000),
     ("tags", "#a ", 60_000),
     ("dollars", "$a ", 60_000),
-    ("formulas", "$a$ ", 60_000),
+    ("formulas", "$a$ ", 40_000),
     ("open parens", "\\(a ", 60_000),
 ]
 MAX_GROWTH = 2.6

@@ -134,7 +134,7 @@ def _escape_if_unclosed(block: list[str]) -> list[str]:
 # never cut: it is far below the density.
 CHUNK = 2_000
 DENSE = 300
-MARKUP = "[]()*_`{}<>&#\\!^"
+MARKUP = "[]()*_`{}<>&#\\!^$=~%"
 WRAP = "x-chunk"
 
 

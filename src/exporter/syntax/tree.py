@@ -33,8 +33,7 @@ def inline_nodes(el: etree.Element) -> tuple[list[Node], list[etree.Element]]:
 
 
 def set_children(el: etree.Element, nodes: list[Node]) -> None:
-    for child in list(el):
-        el.remove(child)
+    del el[:]  # at once: removing children one by one searches the list each time
     el.text = None
     last: etree.Element | None = None
     for node in nodes:
