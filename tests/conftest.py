@@ -3,6 +3,7 @@ written), builds through the real pipeline, and a fresh Anki collection to impor
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,3 +78,10 @@ def parse_clean(folder: Path, text: str, rel: str = "topic/note.md"):
     note, diags = parse_text(folder, text, rel)
     assert not diags, [d.format() for d in diags]
     return note
+
+
+def pdf_text(path: Path) -> str:
+    """A sheet's text as pypdf reads it, white space folded to single spaces."""
+    from pypdf import PdfReader
+
+    return re.sub(r"\s+", " ", " ".join(page.extract_text() for page in PdfReader(path).pages))

@@ -4,14 +4,13 @@ block stay plain, as written before highlighting existed; code never holds marke
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 
 from exporter.syntax.code import card_code_css, highlights
 
-from ..conftest import REPO, copy_fixture, import_apkg, parse_clean, run_build
+from ..conftest import REPO, copy_fixture, import_apkg, parse_clean, pdf_text, run_build
 
 
 def test_a_known_language_is_highlighted_with_classes(tmp_path):
@@ -107,10 +106,7 @@ def test_card_shows_highlighted_spans(collection, code_build):
 
 
 def test_sheet_prints_the_code_text(code_build):
-    from pypdf import PdfReader
-
-    text = " ".join(p.extract_text() for p in PdfReader(code_build / "code.pdf").pages)
-    text = re.sub(r"\s+", " ", text)
+    text = pdf_text(code_build / "code.pdf")
     assert "def area(radius: float) -> float:" in text
     assert "return 3.14159 * radius ** 2" in text
     assert "ls -la ~ # long format, all files" in text

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import copy_fixture, import_apkg, run_build, write_note
+from ..conftest import copy_fixture, import_apkg, pdf_text, run_build, write_note
 
 
 @pytest.fixture(scope="module")
@@ -50,17 +50,12 @@ def test_the_card_plays_the_sound(collection, sound_build):
 
 
 def test_code_showing_the_syntax_plays_nothing(sound_build):
-    from pypdf import PdfReader
-
-    text = " ".join(p.extract_text() for p in PdfReader(sound_build / "sound.pdf").pages)
+    text = pdf_text(sound_build / "sound.pdf")
     assert "[sound:not-a-sound.wav]" in text
 
 
 def test_the_sheet_shows_a_speaker_and_the_label(sound_build):
-    from pypdf import PdfReader
-
-    text = " ".join(p.extract_text() for p in PdfReader(sound_build / "sound.pdf").pages)
-    text = re.sub(r"\s+", " ", text)
+    text = pdf_text(sound_build / "sound.pdf")
     assert "🔊 hola.wav" in text
     assert "🔊 adiós, slowly" in text
     assert "🔊 gracias" in text
