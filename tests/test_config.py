@@ -46,7 +46,7 @@ def test_a_wheel_carries_the_styles_and_builds_a_sheet_outside_the_clone(tmp_pat
         zf.extractall(site)
     for name in ("sheet.css", "card.css", "palette.css", "fonts/NotoColorEmoji.ttf"):
         assert f"exporter/styles/{name}" in names
-    assert "exporter/exporters/templates/note.html.j2" in names
+    assert "exporter/exporters/pdf/templates/note.html.j2" in names
 
     work = tmp_path / "elsewhere"
     notes = copy_fixture("kinds", work)

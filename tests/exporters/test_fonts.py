@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from exporter.config import BuildConfig
-from exporter.exporters import fonts, glyphs
+from exporter.exporters.pdf import fonts, glyphs
 from exporter.pipeline import load
 
 from ..conftest import REPO, copy_fixture, run_build, write_note

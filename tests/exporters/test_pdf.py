@@ -11,7 +11,8 @@ import pytest
 from pypdf import PdfReader
 
 from exporter.config import BuildConfig
-from exporter.exporters.pdf import make_fetcher, page_ranges
+from exporter.exporters.pdf.assembly import page_ranges
+from exporter.exporters.pdf.render import make_fetcher
 
 from ..conftest import FIXTURES, copy_fixture, run_build, snapshot
 
@@ -225,7 +226,7 @@ def test_renderer_config_defaults():
 
 def test_parallel_and_serial_renders_are_byte_identical(tmp_path):
     from bench.corpus import write_corpus
-    from exporter.exporters.pdf import PARALLEL_FROM
+    from exporter.exporters.pdf.renderer import PARALLEL_FROM
 
     notes = write_corpus(tmp_path / "notes", PARALLEL_FROM + 1, 6)
     for workers in (1, 2):
@@ -251,7 +252,7 @@ def test_a_stamp_draws_its_page_exactly_and_leaves_the_page_below_alone(kinds_bu
 
     from pypdf import PdfWriter
 
-    from exporter.exporters.pdf import stamp
+    from exporter.exporters.pdf.assembly import stamp
 
     sheet = PdfReader(kinds_build / "kinds.pdf")
     cover, note_page = sheet.pages[0], sheet.pages[1]
@@ -403,7 +404,8 @@ def test_self_test_blanks_leave_room_to_write(tmp_path, seed_deck):
     """Lay the seed's self-test out with the sheet's own styles and measure the boxes."""
     import weasyprint
 
-    from exporter.exporters.pdf import Renderer, _font_configuration
+    from exporter.exporters.pdf.render import _font_configuration
+    from exporter.exporters.pdf.renderer import Renderer
     from exporter.model import Deck
 
     config = BuildConfig(notes=FIXTURES / "sheet", out=tmp_path)

@@ -382,7 +382,7 @@ def test_the_fixture_note_makes_exactly_its_cards(tmp_path):
 
 
 def test_hints_show_in_the_full_sheet(tmp_path):
-    from exporter.exporters.pdf import Renderer
+    from exporter.exporters.pdf.renderer import Renderer
     from exporter.pipeline import load
 
     notes = tmp_path / "notes"

@@ -16,12 +16,13 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from .. import __version__
-from ..cache import touch
-from ..model import Deck, Note
+from ... import __version__
+from ...cache import touch
+from ...model import Deck, Note
 
 if TYPE_CHECKING:
-    from .pdf import Part, Renderer
+    from .render import Part
+    from .renderer import Renderer
 
 # A heading within this many points of the top of the content area starts the page.
 AT_TOP = 2.0
@@ -64,7 +65,7 @@ def in_force(part: Part, marks: list[tuple[str, str]]) -> list[str]:
 
 def section_heads(note: Note, part: Part) -> list[str]:
     """The note's top section (H1 or H2) in force at the top of each of its pages."""
-    from .pdf import shows_title
+    from .page import shows_title
 
     marks = [
         (f"s-{i}", section.title if shows_title(note, section) else "")
@@ -121,7 +122,7 @@ def assemble(renderer: Renderer, deck: Deck, parts: list[Part], self_test: bool)
     or the tag index (when it has anything to say); stamped, linked and merged."""
     from pypdf import PdfReader, PdfWriter
 
-    from .pdf import sheet_title
+    from .page import sheet_title
 
     date = sheet_date(deck.facts)
     front: Part | None = None
@@ -288,7 +289,7 @@ def single_note(renderer: Renderer, note: Note, part: Part) -> bytes:
     assembled once per version of the note."""
     from pypdf import PdfReader, PdfWriter
 
-    from ..publish import write_atomic
+    from ...publish import write_atomic
 
     date = sheet_date(note.facts)
     running = [

@@ -20,10 +20,10 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
-from ..config import BuildConfig
-from ..diagnostics import Diagnostic, warning
-from ..model import Deck, Note, plain
-from ..sources import display_path
+from ...config import BuildConfig
+from ...diagnostics import Diagnostic, warning
+from ...model import Deck, Note, plain
+from ...sources import display_path
 from . import fonts
 
 # The default-ignorable characters HarfBuzz hides after shaping, so no font needs a glyph

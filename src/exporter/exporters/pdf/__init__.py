@@ -1,0 +1,106 @@
+"""The printable revision sheets: Jinja2 HTML from the model, rendered by WeasyPrint, one
+note at a time, and assembled with pypdf.
+
+Each note is rendered on its own and cached by its content, so an edit re-renders one
+note; the same render is that note's own sheet under `sheets/`. The cover and contents,
+the tag index and the answer key are rendered from the page numbers the parts came out
+with, and one overlay render stamps running headers and `page N of M` on every page.
+
+WeasyPrint is imported here only, so deck-only builds never load it. The renderer reads
+only the notes' images, the styles and the bundled fonts: a note cannot make the sheet
+fetch anything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from ...config import BuildConfig
+from ...diagnostics import Diagnostic
+from ...identity import Report
+from ...model import Deck
+from .. import Output, missing_styles, versions
+from . import fonts, glyphs
+from .assembly import assemble, single_note
+from .renderer import Progress, Renderer
+
+
+def weak_sheet(config: BuildConfig, deck: Deck, remarks: dict[str, str]) -> bytes:
+    """The sheet of the facts a person keeps forgetting: laid out as the revision sheet,
+    facts only, each with its remark."""
+    renderer = Renderer(config, deck, remarks)
+    with renderer.session():
+        parts = renderer.note_parts(deck.notes, False)
+        return assemble(renderer, deck, parts, self_test=False)
+
+
+class PdfExporter:
+    def signatures(self, config: BuildConfig) -> dict[str, str]:
+        return {}
+
+    def advice(self, report: Report) -> list[str]:
+        return []
+
+    def targets(self, deck: Deck, config: BuildConfig) -> list[Path]:
+        out = [config.out / f"{config.name}.pdf"]
+        if config.self_test:
+            out.append(config.out / f"{config.name}-self-test.pdf")
+        if not config.tags:
+            (sheets,) = self.folders(config)
+            out += [sheets / Path(n.path).with_suffix(".pdf") for n in deck.notes]
+        return out
+
+    def folders(self, config: BuildConfig) -> dict[Path, str]:
+        return {config.out / "sheets": "note sheet"}
+
+    def cache_folders(self) -> list[str]:
+        return ["sheets"]
+
+    def fingerprint(self, config: BuildConfig) -> dict[str, str]:
+        try:
+            bundled = fonts.signature(config.styles)
+        except OSError:  # a missing font: `check` reports the styles folder
+            bundled = "missing"
+        return {
+            "paper": config.paper,
+            "self-test": str(config.self_test),
+            "fonts": bundled,
+            **versions("weasyprint", "pypdf", "jinja2", "pydyf", "fonttools"),
+        }
+
+    def check(self, deck: Deck, config: BuildConfig) -> list[Diagnostic]:
+        styles = missing_styles(config, "palette.css", "sheet.css")
+        if styles:
+            return styles
+        from ..marks import pdf_math
+
+        return glyphs.missing_glyph_diagnostics(deck, config) + pdf_math.diagnostics(deck, config)
+
+    def export(
+        self,
+        deck: Deck,
+        config: BuildConfig,
+        paths: Mapping[Path, Path],
+        progress: Progress | None = None,
+    ) -> Output:
+        renderer = Renderer(config, deck)
+        missing: dict[str, tuple[str, ...]] = {}
+        with renderer.session():
+            parts = renderer.note_parts(deck.notes, False, progress)
+            for note, part in zip(deck.notes, parts, strict=True):
+                missing[note.path] = part.missing
+            pdf = assemble(renderer, deck, parts, self_test=False)
+            paths[config.out / f"{config.name}.pdf"].write_bytes(pdf)
+            if config.self_test:
+                quiz = renderer.note_parts(deck.notes, True, progress)
+                pdf = assemble(renderer, deck, quiz, self_test=True)
+                paths[config.out / f"{config.name}-self-test.pdf"].write_bytes(pdf)
+            if not config.tags:
+                for note, part in zip(deck.notes, parts, strict=True):
+                    target = config.out / "sheets" / Path(note.path).with_suffix(".pdf")
+                    paths[target].write_bytes(single_note(renderer, note, part))
+        return Output(tuple(glyphs.glyph_warnings(deck, config, missing)))
+
+
+EXPORTER = PdfExporter()

@@ -1,0 +1,272 @@
+"""One build's sheets: each note's HTML, its render (from the part cache when the HTML is
+unchanged, else rendered, in parallel workers when there are several), and the cover,
+index, key and overlay pages assembly needs."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ... import __version__
+from ...cache import touch
+from ...config import BuildConfig
+from ...model import FACT_SLOT_RE, Deck, Note, fact_slot, render_marks
+from ...publish import write_atomic
+from ...workers import pool_map
+from .. import marks
+from . import fonts
+from .page import (
+    environment,
+    leading_sections,
+    question_numbers,
+    sheet_title,
+    shows_title,
+    templates_digest,
+    wanted_tags,
+)
+from .render import PAPER, Engine, Part, _render_in_worker, _start_worker
+
+IMG_SRC_RE = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]+)(")')
+Progress = Callable[[str], None]
+# Starting a worker (importing WeasyPrint, loading fonts) costs about as much as rendering
+# a note or two, so a handful of changed notes render in this process.
+PARALLEL_FROM = 6
+
+
+class Renderer:
+    """Templates, the part cache and the page geometry of one build's sheets."""
+
+    def __init__(
+        self, config: BuildConfig, deck: Deck, remarks: dict[str, str] | None = None
+    ) -> None:
+        self.config = config
+        # A remark printed after a fact (the weak sheet's "forgotten 3×"); a sheet with
+        # remarks shows only its facts, as a `--tag` subset does.
+        self.remarks = remarks or {}
+        self.env = environment()
+        self.cache = config.out / ".cache" / "sheets"
+        self.media = {m.name: Path(m.path).resolve().as_uri() for m in deck.media}
+        width, height = PAPER[config.paper]
+        self.page_height = height
+        styles = config.styles
+        css_text = "\n".join(
+            [fonts.font_css(styles), f"@page {{ size: {width} {height}; }}"]
+            + [(styles / n).read_text(encoding="utf-8") for n in ("palette.css", "sheet.css")]
+        )
+        self.engine = Engine(
+            styles.resolve(),
+            self.cache.resolve(),
+            css_text,
+            tuple(p.resolve() for p in (styles, config.notes, *fonts.folders(styles))),
+        )
+        self.key_base = hashlib.sha256(
+            "|".join([__version__, fonts.signature(styles), css_text, templates_digest()]).encode()
+        ).hexdigest()
+
+    def session(self) -> contextlib.AbstractContextManager[None]:
+        return self.engine.session()
+
+    def kicker(self, self_test: bool) -> str:
+        if self_test:
+            return "Self-test"
+        return "Facts you keep forgetting" if self.remarks else "Revision sheet"
+
+    def render(self, html: str, css_extra: str = "") -> Part:
+        """A render from the cache when this exact HTML was rendered before."""
+        key = self.key(html, css_extra)
+        return self.cached(key) or self.store(key, self.engine.render(html, css_extra))
+
+    def key(self, html: str, css_extra: str = "") -> str:
+        return hashlib.sha256(f"{self.key_base}|{css_extra}|{html}".encode()).hexdigest()
+
+    # ---------------------------------------------------------------- note parts
+
+    def note_html(self, note: Note, self_test: bool) -> str:
+        """A note's pages. The sheet keeps every section as written, each fact slot
+        filled. A subset (`--tag`) and a self-test keep only the facts, under the headings
+        that lead to them: a self-test shows no prose, diagram, table, image or code that
+        would answer a question printed below it."""
+        wanted = wanted_tags(self.config.tags)
+        hidden = set(note.tags) | wanted  # the header shows the file's tags; a filter's are given
+        macros = self.env.get_template("macros.html.j2").module
+        numbers = question_numbers(note)
+        facts = {f.index: f for f in note.facts}
+
+        def fill(body: str) -> str:
+            def slot(m: re.Match[str]) -> str:
+                fact = facts.get(int(m.group(1)))
+                if fact is None:
+                    return ""
+                section_tags = set(note.sections[fact.section].tags)
+                remark = self.remarks.get(fact.guid, "")
+                number = numbers[fact.index]
+                return str(macros.fact(fact, hidden | section_tags, self_test, number, remark))
+
+            body = FACT_SLOT_RE.sub(slot, body)
+            return IMG_SRC_RE.sub(
+                lambda m: m.group(1) + self.media.get(m.group(2), "") + m.group(3), body
+            )
+
+        facts_only = self_test or bool(self.config.tags) or bool(self.remarks)
+        kept = leading_sections(note) if facts_only else set(range(len(note.sections)))
+        sections = []
+        stack: list[tuple[int, tuple[str, ...]]] = []
+        for i, section in enumerate(note.sections):
+            while stack and stack[-1][0] >= section.level:
+                stack.pop()
+            parent = set(stack[-1][1]) if stack else set()
+            stack.append((section.level, section.tags))
+            if i not in kept:
+                continue
+            own = "".join(fact_slot(f.index) for f in note.facts if f.section == i)
+            if facts_only:
+                body = fill(f'<div class="facts">{own}</div>') if own else ""
+            else:
+                body = fill(section.body)
+            sections.append(
+                {
+                    "index": i,
+                    "level": section.level,
+                    "h": min(section.level + 1, 6),
+                    "title_html": section.title_html,
+                    "show_title": shows_title(note, section),
+                    "own_tags": [
+                        t
+                        for t in section.tags
+                        if t not in parent and t not in note.tags and t not in wanted
+                    ],
+                    "body": body,
+                }
+            )
+        page = self.env.get_template("note.html.j2").render(
+            title=note.title,
+            note=note,
+            sections=sections,
+            source=f"{self.config.source_name}/{note.path}",
+            body_class="self-test" if self_test else "sheet",
+            self_test=self_test,
+            note_tags=[t for t in note.tags if t not in wanted],
+            only=", ".join(f"#{t}" for t in sorted(wanted)),
+            date="",
+        )
+        return render_marks(page, marks.renderer("pdf", cache=self.cache, media=self.media))
+
+    def note_parts(
+        self, notes: tuple[Note, ...], self_test: bool, progress: Progress | None = None
+    ) -> list[Part]:
+        """Each note's render, from the cache when its HTML is unchanged; the rest are
+        rendered, in parallel worker processes when there are several."""
+        htmls = [self.note_html(note, self_test) for note in notes]
+        keys = [self.key(h) for h in htmls]
+        parts: list[Part | None] = [self.cached(key) for key in keys]
+        todo = [i for i, part in enumerate(parts) if part is None]
+        workers = min(self.config.worker_count, len(todo))
+        if workers > 1 and len(todo) >= PARALLEL_FROM:
+            rendered = pool_map(
+                _render_in_worker,
+                [htmls[i] for i in todo],
+                workers,
+                "spawn",
+                initializer=_start_worker,
+                initargs=(self.engine,),
+            )
+            for n, (i, part) in enumerate(zip(todo, rendered, strict=True), 1):
+                parts[i] = self.store(keys[i], part)
+                if progress:
+                    progress(f"sheet {n}/{len(todo)}: {notes[i].path}")
+        else:
+            for n, i in enumerate(todo, 1):
+                if progress:
+                    progress(f"sheet {n}/{len(todo)}: {notes[i].path}")
+                parts[i] = self.store(keys[i], self.engine.render(htmls[i]))
+        return [p for p in parts if p is not None]
+
+    def cached(self, key: str) -> Part | None:
+        pdf_path, meta_path = self.cache / f"{key}.pdf", self.cache / f"{key}.json"
+        if not (pdf_path.exists() and meta_path.exists()):
+            return None
+        touch(pdf_path)
+        touch(meta_path)
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        boxes = {k: tuple(v) for k, v in meta.get("boxes", {}).items()}
+        return Part(
+            pdf_path.read_bytes(),
+            meta["pages"],
+            meta["anchors"],
+            tuple(meta["missing"]),
+            boxes,  # type: ignore[arg-type]
+            meta.get("top", 0.0),
+            meta.get("bottom", 0.0),
+        )
+
+    def store(self, key: str, part: Part) -> Part:
+        self.cache.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "pages": part.pages,
+            "anchors": part.anchors,
+            "missing": list(part.missing),
+            "boxes": part.boxes,
+            "top": part.top,
+            "bottom": part.bottom,
+        }
+        write_atomic(self.cache / f"{key}.pdf", part.pdf)
+        write_atomic(self.cache / f"{key}.json", json.dumps(meta, sort_keys=True).encode())
+        return part
+
+    # ------------------------------------------------------------ whole sheets
+
+    def front(
+        self, deck: Deck, contents: list[dict[str, Any]], date: str, self_test: bool = False
+    ) -> Part:
+        """The cover and contents of a sheet of several notes."""
+        notes = len(deck.notes)
+        counts = (
+            f"{notes} note{'s' if notes != 1 else ''} · "
+            + (f"{len(deck.facts)} questions" if self_test else f"{len(deck.facts)} facts · ")
+            + ("" if self_test else f"{deck.card_count} cards")
+        )
+        html = self.env.get_template("front.html.j2").render(
+            title=sheet_title(deck, self.config, self_test),
+            heading=deck.notes[0].title if notes == 1 else self.config.root_deck,
+            kicker=self.kicker(self_test),
+            counts=counts,
+            date=date,
+            contents=contents,
+            body_class="front",
+            self_test=self_test,
+            tags=", ".join(f"#{t.lstrip('#')}" for t in self.config.tags),
+        )
+        return self.render(html)
+
+    def answer_key(self, deck: Deck) -> Part:
+        """The self-test's answer key, from a new page, numbered as the questions."""
+        groups = []
+        for i, note in enumerate(deck.notes):
+            numbers = question_numbers(note)
+            groups.append((i, note, [(numbers[f.index], f) for f in note.facts]))
+        html = self.env.get_template("key.html.j2").render(
+            title="Answer key", groups=groups, body_class="key", date=""
+        )
+        return self.render(html)
+
+    def index(self, entries: list[tuple[str, str]]) -> Part:
+        html = self.env.get_template("index.html.j2").render(
+            title="Tag index", entries=entries, body_class="index", date=""
+        )
+        return self.render(html)
+
+    def overlay(self, pages: list[dict[str, Any]]) -> Part:
+        html = self.env.get_template("overlay.html.j2").render(
+            pages=pages,
+            total=len(pages),
+            title="overlay",
+            body_class="overlay",
+            date="",
+        )
+        css = f"@page {{ margin: 0; }}\n.ov-page {{ height: {self.page_height}; }}\n"
+        return self.render(html, css)
