@@ -309,6 +309,25 @@ def watch_command(notes: Path, out: Path, formats: tuple[str, ...], strict: bool
         click.echo("stopped")
 
 
+def collection_file(path: Path | None, profile: str | None, command: str) -> Path:
+    """The collection a command opens with the anki library: the file given, else the
+    profile's in Anki's data folder; a clear error when the library or the file is not
+    to be had."""
+    try:
+        import anki  # noqa: F401
+    except ImportError:
+        raise click.ClickException(
+            f"{command} needs the anki library: pip install -e '.[anki]'"
+            + (" (or use --anki-connect)" if command == "sync" else "")
+        ) from None
+    from .sync.profiles import ProfileError, find_collection
+
+    try:
+        return path or find_collection(profile)
+    except ProfileError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
 @main.command("sync")
 @notes_option
 @strict_option
@@ -341,16 +360,8 @@ def sync_command(
     yes: bool,
 ) -> None:
     """Make an Anki collection match the notes: add, update, delete; reviews stay."""
-    if not anki_connect:
-        try:
-            import anki  # noqa: F401
-        except ImportError:
-            raise click.ClickException(
-                "sync needs the anki library: pip install -e '.[anki]' (or use --anki-connect)"
-            ) from None
     from .sync import SyncOptions, Target, sync
     from .sync.collection import LocalCollection
-    from .sync.profiles import ProfileError, find_collection
 
     config = BuildConfig(notes=notes, strict=strict)
     if anki_connect:
@@ -358,10 +369,7 @@ def sync_command(
 
         target: Target = AnkiConnect(anki_connect, config.out / ".cache" / "anki-connect.json")
     else:
-        try:
-            target = LocalCollection(collection_path or find_collection(profile))
-        except ProfileError as exc:
-            raise click.UsageError(str(exc)) from exc
+        target = LocalCollection(collection_file(collection_path, profile, "sync"))
     options = SyncOptions(target, dry_run=dry_run, overwrite=overwrite, yes=yes)
     result = sync(config, options)
     print_diagnostics(result.diagnostics)
@@ -386,20 +394,10 @@ def weak_command(
     notes: Path, out: Path, collection_path: Path | None, profile: str | None, count: int
 ) -> None:
     """Print the facts you forget most, from your Anki reviews, as a sheet."""
-    try:
-        import anki  # noqa: F401
-    except ImportError:
-        raise click.ClickException(
-            "weak needs the anki library: pip install -e '.[anki]'"
-        ) from None
     from .sync.collection import CollectionBusy
-    from .sync.profiles import ProfileError, find_collection
     from .sync.weak import weak_sheet
 
-    try:
-        target = collection_path or find_collection(profile)
-    except ProfileError as exc:
-        raise click.UsageError(str(exc)) from exc
+    target = collection_file(collection_path, profile, "weak")
     config = BuildConfig(notes=notes, out=out)
     try:
         path, found = weak_sheet(config, target, count, out)

@@ -8,6 +8,7 @@ while prose stays exactly where the author put it.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import html
 import re
@@ -201,6 +202,16 @@ class Deck:
     @property
     def card_count(self) -> int:
         return sum(f.card_count for f in self.facts)
+
+    def keeping(self, keep: Callable[[Fact], bool]) -> Deck:
+        """The deck with only the facts `keep` accepts, and only the notes holding one:
+        a `--tag` subset, the notes a sync writes, the weak sheet's facts."""
+        notes = []
+        for note in self.notes:
+            facts = tuple(f for f in note.facts if keep(f))
+            if facts:
+                notes.append(dataclasses.replace(note, facts=facts))
+        return dataclasses.replace(self, notes=tuple(notes))
 
     @property
     def media(self) -> tuple[Media, ...]:

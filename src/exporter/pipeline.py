@@ -25,7 +25,7 @@ from . import workers as workers_
 from .config import BuildConfig
 from .diagnostics import Diagnostic, Severity, error, has_errors, sort_unique, warning
 from .identity import Lock, Report
-from .model import Deck, Note
+from .model import Deck, Fact, Note
 from .sources import Source, display_path, find_notes, read_source
 from .syntax import parse_note
 
@@ -152,15 +152,10 @@ def select_tags(deck: Deck, tags: tuple[str, ...]) -> Deck:
         return deck
     wanted = {t.lstrip("#").replace("/", "::") for t in tags}
 
-    def keep(fact_tags: tuple[str, ...]) -> bool:
-        return any(t == w or t.startswith(w + "::") for t in fact_tags for w in wanted)
+    def keep(fact: Fact) -> bool:
+        return any(t == w or t.startswith(w + "::") for t in fact.tags for w in wanted)
 
-    notes = []
-    for note in deck.notes:
-        facts = tuple(f for f in note.facts if keep(f.tags))
-        if facts:
-            notes.append(dataclasses.replace(note, facts=facts))
-    return dataclasses.replace(deck, notes=tuple(notes))
+    return deck.keeping(keep)
 
 
 def read_lock(config: BuildConfig) -> tuple[Lock | None, list[Diagnostic]]:

@@ -171,12 +171,7 @@ def edit_for(
 
 
 def subset(deck: Deck, guids: set[str]) -> Deck:
-    notes = []
-    for note in deck.notes:
-        facts = tuple(f for f in note.facts if f.guid in guids)
-        if facts:
-            notes.append(dataclasses.replace(note, facts=facts))
-    return dataclasses.replace(deck, notes=tuple(notes))
+    return deck.keeping(lambda fact: fact.guid in guids)
 
 
 def write_package(config: BuildConfig, deck: Deck, folder: Path) -> Path:
