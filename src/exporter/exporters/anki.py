@@ -212,12 +212,34 @@ def gives_away(context: str, answers: tuple[str, ...]) -> bool:
     """Whether the context line holds an answer as whole words (`MSP` in "Mineral
     Security Partnership (MSP)"), so showing it would answer the card. Whole words keep
     a deletion like `14` from hiding a context that only mentions 2014."""
+    if not context:
+        return False
     haystack = _folded(context)
     for answer in answers:
         needle = _folded(answer).strip(" .,;:!?()[]\"'")
-        if needle and re.search(rf"(?<!\w){re.escape(needle)}(?!\w)", haystack):
+        if needle and contains_word(haystack, needle):
             return True
     return False
+
+
+def contains_word(haystack: str, needle: str) -> bool:
+    """Whether `needle` occurs in `haystack` with no word character touching either end.
+    A scan with `str.find`, not a regex: a pattern a fact would be compiled afresh for
+    each of 10,000 facts (Python's regex cache holds 512)."""
+    start = haystack.find(needle)
+    while start >= 0:
+        end = start + len(needle)
+        before = haystack[start - 1] if start else " "
+        after = haystack[end] if end < len(haystack) else " "
+        if not _is_word(before) and not _is_word(after):
+            return True
+        start = haystack.find(needle, start + 1)
+    return False
+
+
+def _is_word(char: str) -> bool:
+    """`\\w` of Python's `re`: letters, digits (any script), underscore."""
+    return char.isalnum() or char == "_"
 
 
 def meta_field(fact: Fact) -> str:
