@@ -1,3 +1,7 @@
+"""`python -m bench`: the performance table (bench/run.py)."""
+
+import sys
+
 from bench.run import main
 
-main()
+sys.exit(main())

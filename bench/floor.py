@@ -29,6 +29,20 @@ def parser() -> Any:
     return markdown.Markdown(extensions=["tables"])
 
 
+def facts(path: Path) -> Fields:
+    """The (question, answer) texts of a note, by the simplest line logic: a `q :: a`
+    line, or a cloze line (its answer empty). The sheet floor reads facts the same way."""
+    found: Fields = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        stripped = line.lstrip("- ").strip()
+        if "::" in stripped:
+            question, _, answer = stripped.partition("::")
+            found.append((question.strip(), answer.strip(": ")))
+        elif "{{" in stripped:
+            found.append((stripped, ""))
+    return found
+
+
 def render_file(path: Path) -> Fields:
     md = parser()
 
@@ -36,15 +50,7 @@ def render_file(path: Path) -> Fields:
         md.reset()
         return md.convert(text)
 
-    fields: Fields = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        stripped = line.lstrip("- ").strip()
-        if "::" in stripped:
-            question, _, answer = stripped.partition("::")
-            fields.append((render(question.strip()), render(answer.strip(": "))))
-        elif "{{" in stripped:
-            fields.append((render(stripped), ""))
-    return fields
+    return [(render(q), render(a) if a else "") for q, a in facts(path)]
 
 
 def floor_deck(notes: Path, target: Path, cores: int = 1) -> int:
