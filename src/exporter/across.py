@@ -57,6 +57,10 @@ def repeats(deck: Deck, shown: dict[str, str]) -> list[Diagnostic]:
 def case_twins(deck: Deck, shown: dict[str, str]) -> list[Diagnostic]:
     """A warning where a tag or deck is spelled with other capitals than its first use."""
     out: list[Diagnostic] = []
+    names = {f.deck for n in deck.notes for f in n.facts}
+    names.update(t for n in deck.notes for f in n.facts for t in f.tags)
+    if len({n.casefold() for n in names}) == len(names):
+        return out  # no two spellings of one name: nothing to find fact by fact
     first: dict[tuple[str, str], tuple[str, str]] = {}
     for fact in deck.facts:
         where = shown[fact.path]

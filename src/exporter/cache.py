@@ -147,6 +147,8 @@ class ParsedNotes:
     def __init__(self, config: BuildConfig) -> None:
         self.folder = config.out / ".cache" / "notes"
         self.pending: dict[str, bytes] = {}
+        # Each note read without a problem this build → its key (`pipeline.load`).
+        self.clean: dict[str, str] = {}
         self.salt = hashlib.sha256(
             f"{code_digest()}|{config.root_deck}|{config.notes.resolve()}".encode()
         ).hexdigest()

@@ -94,15 +94,7 @@ class Lock:
     def dumps(self) -> str:
         """Sorted by file and GUID, one fact a line: a note edit changes few lines."""
         facts = sorted(self.entries, key=lambda e: (e.removed, e.path, e.guid))
-        stamps = {k: {"hash": h, "mtime": m} for k, (h, m) in sorted(self.stamps.items())}
-        head = json.dumps(
-            {"about": LOCK_ABOUT, "version": LOCK_VERSION, "stamps": stamps},
-            indent=2,
-            ensure_ascii=False,
-        )
-        lines = ",\n".join("    " + json.dumps(e.as_json(), ensure_ascii=False) for e in facts)
-        body = f'  "facts": [\n{lines}\n  ]' if facts else '  "facts": []'
-        return f"{head[:-2]},\n{body}\n}}\n"
+        return compose(self.stamps, [entry_line(e) for e in facts])
 
     @classmethod
     def loads(cls, text: str) -> Lock:
@@ -121,7 +113,7 @@ class Lock:
             raise LockError("it has no list of facts")
         if not facts:
             raise LockError("its list of facts is empty (a build never writes one so)")
-        entries = tuple(_entry(e, i) for i, e in enumerate(facts))
+        entries = tuple(entry_from_json(e, i) for i, e in enumerate(facts))
         stamps_data = data.get("stamps", {})
         if not isinstance(stamps_data, dict):
             raise LockError("'stamps' is not an object")
@@ -132,6 +124,26 @@ class Lock:
                 raise LockError(f"{where} is not an object")
             stamps[key] = (_field(value, "hash", str, where), _field(value, "mtime", int, where))
         return cls(entries, stamps)
+
+
+def entry_line(entry: LockEntry) -> str:
+    """One fact's line of the lock file."""
+    return "    " + json.dumps(entry.as_json(), ensure_ascii=False)
+
+
+def compose(stamps: Mapping[str, tuple[str, int]], lines: list[str]) -> str:
+    """The lock file's text from its stamps and its fact lines, already in order (live
+    facts by file and GUID, then removed ones the same way): `Lock.dumps`, and the
+    incremental build that keeps the lines of unchanged notes (`resolved`)."""
+    shown = {k: {"hash": h, "mtime": m} for k, (h, m) in sorted(stamps.items())}
+    head = json.dumps(
+        {"about": LOCK_ABOUT, "version": LOCK_VERSION, "stamps": shown},
+        indent=2,
+        ensure_ascii=False,
+    )
+    joined = ",\n".join(lines)
+    body = f'  "facts": [\n{joined}\n  ]' if lines else '  "facts": []'
+    return f"{head[:-2]},\n{body}\n}}\n"
 
 
 class LockError(ValueError):
@@ -169,7 +181,8 @@ def _field(data: dict[str, Any], name: str, kind: type, where: str) -> Any:
     return value
 
 
-def _entry(data: Any, i: int) -> LockEntry:
+def entry_from_json(data: Any, i: int) -> LockEntry:
+    """Entry `i` of the lock's facts, checked field by field."""
     where = f"facts[{i}]"
     if not isinstance(data, dict):
         raise LockError(f"{where} is not an object")
@@ -391,18 +404,21 @@ def resolve(
     now: Callable[[], int],
     stamps: Mapping[str, str] | None = None,
     scope: str = "",
+    taken: Iterable[str] = (),
 ) -> tuple[Deck, Lock, Report]:
     """Give every fact its GUID and mtime; return the updated lock and what changed.
 
     The clock is read only when something changed, and every new mtime is later than the
     one it replaces, so Anki's default import applies exactly the edits. A build of one
     folder of the notes (`scope`, "upsc/") matches only the lock's facts in it and keeps
-    the others exactly as they were: they are not removed, only not read."""
+    the others exactly as they were: they are not removed, only not read. `taken`: GUIDs
+    in use beyond the lock's, which no new fact may be given (the unchanged notes an
+    incremental build leaves out)."""
     facts = list(deck.facts)
     outside = [e for e in lock.entries if not e.path.startswith(scope)]
     inside = [e for e in lock.entries if e.path.startswith(scope)]
     matched = match(facts, inside)
-    taken = {e.guid for e in lock.entries}
+    taken = {e.guid for e in lock.entries}.union(taken)
     clock: list[int] = []
 
     def tick(after: int = 0) -> int:
@@ -476,9 +492,7 @@ def resolve(
 
 
 def pending_removals(lock: Lock, scope: str = "") -> tuple[LockEntry, ...]:
-    return tuple(
-        e for e in lock.entries if e.removed and not e.gone and e.path.startswith(scope)
-    )
+    return tuple(e for e in lock.entries if e.removed and not e.gone and e.path.startswith(scope))
 
 
 def forget(lock: Lock, guids: set[str]) -> Lock:

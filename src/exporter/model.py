@@ -185,6 +185,9 @@ class Note:
     sections: tuple[Section, ...]
     facts: tuple[Fact, ...]
     media: tuple[Media, ...] = ()
+    # What the note was made from (its bytes and where it stands): outputs cached per
+    # note are keyed by it with the identities of its facts.
+    digest: str = ""
 
 
 @dataclass(frozen=True)

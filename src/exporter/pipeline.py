@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import across, cache, exporters, identity, manifest, publish
+from . import across, cache, exporters, identity, manifest, publish, resolved
 from . import workers as workers_
 from .config import BuildConfig
 from .diagnostics import Diagnostic, Severity, error, has_errors, sort_unique, warning
@@ -52,10 +52,12 @@ def load(
     config: BuildConfig,
     progress: Progress | None = None,
     parsed: cache.ParsedNotes | None = None,
+    snapshot: resolved.Snapshot | None = None,
 ) -> tuple[Deck, list[Diagnostic]]:
     """Read and parse every note; never raises for a note's fault. Notes come from
     `parsed` when unchanged, and new parses are handed to it; it writes them only when
-    told (`build` after success; `check` and dry runs never)."""
+    told (`build` after success; `check` and dry runs never). With a `snapshot` an
+    unchanged note comes already resolved, and the snapshot keeps its piece."""
     root = config.notes
     diagnostics: list[Diagnostic] = []
     if not config.read_from.is_dir():
@@ -88,7 +90,11 @@ def load(
         diagnostics.extend(diags)
         if source is not None:
             sources.append((source, parsed.key(source.rel, source.digest), not diags))
-    notes: list[Note | None] = [parsed.get(key) for _, key, _ in sources]
+    notes: list[Note | None] = [
+        (snapshot and snapshot.note(source.rel, key)) or parsed.get(key)
+        for source, key, _ in sources
+    ]
+    parsed.clean.update((s.rel, key) for (s, key, _), n in zip(sources, notes, strict=True) if n)
     todo = [i for i, note in enumerate(notes) if note is None]
     args = (root, config.root_deck, root.resolve().name)
     for i, (entry, diags) in zip(todo, parse_all([sources[i][0] for i in todo], args), strict=True):
@@ -100,6 +106,7 @@ def load(
             notes[i] = cache.read_entry(entry)
             if clean and not diags:
                 parsed.put(key, entry)
+                parsed.clean[source.rel] = key
     deck_notes = tuple(n for n in notes if n is not None)
     deck = Deck(config.name, deck_notes)
     diagnostics.extend(across.check(deck, root))
@@ -190,16 +197,18 @@ def examine(
     config: BuildConfig,
     progress: Progress | None = None,
     parsed: cache.ParsedNotes | None = None,
+    snapshot: resolved.Snapshot | None = None,
 ) -> Examined:
     """Everything `check` reports and `build` checks before it writes: the notes, each
-    chosen format's own problems, and the lock. One function, so the two never differ."""
+    chosen format's own problems, and the lock. One function, so the two never differ.
+    With a `snapshot` the lock is not read: the snapshot was made with this very lock."""
     try:
-        deck, diagnostics = load(config, progress, parsed)
+        deck, diagnostics = load(config, progress, parsed, snapshot)
     except workers_.WorkerDied as exc:
         return Examined(Deck(config.name), (worker_died(config, exc),), None)
     for exporter in exporters.chosen(config):
         diagnostics.extend(exporter.check(deck, config))
-    lock, lock_diags = read_lock(config)
+    lock, lock_diags = (None, []) if snapshot else read_lock(config)
     return Examined(deck, sort_unique([*diagnostics, *lock_diags]), lock)
 
 
@@ -284,16 +293,27 @@ def _build(config: BuildConfig, progress: Progress | None, now: Callable[[], int
         )
 
     parsed = cache.ParsedNotes(config)
-    examined = examine(config, progress, parsed)
-    deck, diags, lock = examined.deck, examined.diagnostics, examined.lock
-    if lock is None or has_errors(diags, config.strict):
+    snapshot = resolved.open_snapshot(config)
+    examined = examine(config, progress, parsed, snapshot)
+    deck, diags = examined.deck, examined.diagnostics
+    if (examined.lock is None and snapshot is None) or has_errors(diags, config.strict):
         return BuildResult(deck, diags, ok=False, counts=counts_of(deck))
 
     stamps = {k: v for e in chosen for k, v in e.signatures(config).items()}
-    deck, new_lock, report = identity.resolve(deck, lock, now, stamps, config.scope)
-    if config.forget_removed:
-        new_lock = identity.forget(new_lock, {e.guid for e in report.pending})
-        report = dataclasses.replace(report, pending=())
+    resolution = None
+    if snapshot is not None:
+        with contextlib.suppress(resolved.Stale):
+            resolution = snapshot.resolve(deck, now, stamps)
+    if resolution is None:
+        lock = examined.lock
+        if lock is None:
+            # A piece of the snapshot was lost: read the lock after all and match in
+            # full. Notes that came resolved resolve again to the same facts.
+            lock, lock_diags = read_lock(config)
+            if lock is None:
+                return BuildResult(deck, (*diags, *lock_diags), ok=False, counts=counts_of(deck))
+        resolution = resolved.full(deck, lock, now, stamps, config.scope, config.forget_removed)
+    deck, report = resolution.deck, resolution.report
     subset = select_tags(deck, config.tags)
     if config.tags and not subset.facts:
         diags = sort_unique([*diags, no_match(deck, config)])
@@ -305,15 +325,17 @@ def _build(config: BuildConfig, progress: Progress | None, now: Callable[[], int
     publication = publish.Publication(config.out)
     try:
         publication.folder(config.out)
+        after = []
         for exporter in chosen:
             paths = {final: publication.stage(final) for final in exporter.targets(subset, config)}
             result = exporter.export(subset, config, paths, progress)
             diags = sort_unique([*diags, *result.diagnostics])
+            after.extend(result.after)
         if has_errors(diags, config.strict):
             return BuildResult(subset, diags, ok=False, report=report, counts=counts_of(subset))
-        lock_text = new_lock.dumps()
+        lock_text = resolution.lock_text
         old_text = config.lock_path.read_text("utf-8") if config.lock_path.is_file() else None
-        if lock_text != old_text and new_lock.entries:
+        if lock_text != old_text and resolution.has_facts:
             publication.stage(config.lock_path).write_text(lock_text, encoding="utf-8")
         outputs = [p for p in publication.targets if p != config.lock_path]
         publication.commit()
@@ -324,6 +346,9 @@ def _build(config: BuildConfig, progress: Progress | None, now: Callable[[], int
     try:
         stale = remember(config, chosen, state, outputs, content, diags, counts, inputs, advice)
         parsed.flush()
+        resolved.save(config, resolution, parsed.clean)
+        for step in after:
+            step()
     except OSError as exc:
         # The outputs and the lock are in place: say so, rather than "nothing changed".
         stale = []
@@ -367,8 +392,10 @@ def remember(
     recorded = manifest.load(config.out)
     stale = manifest.stale(recorded, whole, content)
     manifest.update(config.out, recorded, whole, content, config.command())
-    every_cache = [sub for name in exporters.NAMES for sub in exporters.get(name).cache_folders()]
-    cache.prune(config.out / ".cache", time.time(), every_cache)
+    # Each format's cache is pruned when that format builds: importing the others to
+    # ask would load WeasyPrint's templates into every deck build.
+    own_caches = [sub for e in chosen for sub in e.cache_folders()]
+    cache.prune(config.out / ".cache", time.time(), own_caches)
     # Warnings and advice are kept with the state, so an unchanged rebuild still shows
     # them (removed facts still in Anki, stale outputs).
     warnings = [{**dataclasses.asdict(d), "severity": d.severity.value} for d in diags]

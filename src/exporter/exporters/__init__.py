@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Output:
     diagnostics: tuple[Diagnostic, ...] = ()
+    # Cache writes to make once the build has succeeded and its outputs are in place:
+    # a failed or interrupted build leaves the caches as they were, as it does `dist/`.
+    after: tuple[Callable[[], None], ...] = ()
 
 
 class Exporter(Protocol):

@@ -12,14 +12,13 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import re
 import sqlite3
 import tempfile
 import unicodedata
 import zipfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..config import BuildConfig
 from ..diagnostics import Diagnostic
@@ -35,7 +34,8 @@ from ..model import (
     plain,
     render_marks,
 )
-from . import Output, marks, missing_styles, versions
+from . import Output, anki_rows, marks, missing_styles, versions
+from .anki_rows import NoteRows, RowCache
 
 EPOCH = 1_700_000_000
 ZIP_DATE = (2020, 1, 1, 0, 0, 0)
@@ -285,7 +285,7 @@ class AnkiExporter:
         return {}
 
     def cache_folders(self) -> list[str]:
-        return []
+        return [anki_rows.FOLDER]
 
     def fingerprint(self, config: BuildConfig) -> dict[str, str]:
         return versions("genanki")
@@ -316,19 +316,16 @@ class AnkiExporter:
         (target,) = (paths[t] for t in self.targets(deck, config))
 
         types = note_types(card_css(config.styles))
-        rows = Rows()
         import genanki  # here, not at the top: a no-op build never loads it
 
+        cache = RowCache(config.out)
+        every = [cache.rows(note, lambda n: note_rows(n, types)) for note in deck.notes]
         decks: dict[str, genanki.Deck] = {}
-        for note, fact in ((n, f) for n in deck.notes for f in n.facts):
-            gdeck = decks.get(fact.deck)
+        for name, kind in dict.fromkeys(use for rows in every for use in rows.uses):
+            gdeck = decks.get(name)
             if gdeck is None:
-                gdeck = decks[fact.deck] = genanki.Deck(
-                    stable_int("deck:" + fact.deck, 52), fact.deck
-                )
-            model = types[fact.kind]
-            gdeck.add_model(model)
-            rows.add(fact, note, model.model_id, gdeck.deck_id)
+                gdeck = decks[name] = genanki.Deck(stable_int("deck:" + name, 52), name)
+            gdeck.add_model(types[Kind(kind)])
         package = genanki.Package([decks[k] for k in sorted(decks)])
         media = deck.media
         with tempfile.TemporaryDirectory() as tmp:
@@ -340,73 +337,58 @@ class AnkiExporter:
             cursor.execute("PRAGMA journal_mode=OFF")
             cursor.execute("PRAGMA synchronous=OFF")
             package.write_to_db(cursor, EPOCH, iter(()))
-            rows.insert(cursor)
+            insert(cursor, every)
             stamp_note_types(cursor, deck.stamps)
             conn.commit()
             conn.close()
             write_zip(target, db_path, [(m.name, Path(m.path)) for m in media])
-        return Output()
+        return Output(after=(cache.flush,))
 
 
-@dataclass
-class Rows:
-    """The notes and cards of the collection, inserted in one batch.
+def note_rows(note: Note, types: Mapping[Kind, Any]) -> NoteRows:
+    """The note's rows in genanki's layout.
 
     genanki writes each note with one clock time, clock-numbered ids, a statement a row
     and a regex over the fields to find cloze cards. The facts already know their ids,
-    times and cards, so their rows are made here in genanki's layout, and genanki writes
-    the rest of the collection: schema, decks and note types."""
-
-    notes: list[tuple] = field(default_factory=list)
-    cards: list[tuple] = field(default_factory=list)
-
-    def add(self, fact: Fact, note: Note, model_id: int, deck_id: int) -> None:
+    times and cards, so their rows are made here, and genanki writes the rest of the
+    collection: schema, decks and note types."""
+    notes, cards, uses = [], [], {}
+    for fact in note.facts:
+        model_id = types[fact.kind].model_id
+        deck_id = stable_int("deck:" + fact.deck, 52)
+        uses[(fact.deck, fact.kind.value)] = None
         nid, mtime = note_id(fact.guid), written_mtime(fact)
         tags = " " + " ".join(fact.tags) + " "
-        self.notes.append(
-            (
-                nid,
-                fact.guid,
-                model_id,
-                mtime,
-                -1,
-                tags,
-                "\x1f".join(fields_for(fact, note)),
-                fact.plain_question,
-                0,
-                0,
-                "",
-            )
+        fields = "\x1f".join(fields_for(fact, note))
+        notes.append(
+            (nid, fact.guid, model_id, mtime, -1, tags, fields, fact.plain_question, 0, 0, "")
         )
         for ordinal in card_ords(fact):
-            self.cards.append(
-                (
-                    card_id(fact.guid, ordinal),
-                    nid,
-                    deck_id,
-                    ordinal,
-                    mtime,
-                    -1,
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    "",
-                )
-            )
+            card = (card_id(fact.guid, ordinal), nid, deck_id, ordinal, mtime, -1)
+            cards.append((*card, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ""))
+    return NoteRows(tuple(notes), tuple(cards), tuple(uses))
 
-    def insert(self, cursor: sqlite3.Cursor) -> None:
-        cursor.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", self.notes)
-        cursor.executemany(
-            "INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", self.cards
-        )
+
+def insert(cursor: sqlite3.Cursor, every: list[NoteRows]) -> None:
+    """Every note's rows, in one batch a table, in id order with the indexes built
+    after: appending to a B-tree in key order fills its pages once, where ids in hash
+    order split pages all along (half the time, and a smaller file to compress)."""
+    indexes = cursor.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+        "ORDER BY rowid"
+    ).fetchall()
+    for name, _ in indexes:
+        cursor.execute(f'DROP INDEX "{name}"')
+    cursor.executemany(
+        "INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        sorted(row for rows in every for row in rows.notes),
+    )
+    cursor.executemany(
+        "INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        sorted(row for rows in every for row in rows.cards),
+    )
+    for _, sql in indexes:
+        cursor.execute(sql)
 
 
 def card_ords(fact: Fact) -> tuple[int, ...]:

@@ -3,6 +3,7 @@ model `Note` with its diagnostics."""
 
 from __future__ import annotations
 
+import hashlib
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -206,5 +207,8 @@ def parse_note(
         sections=tuple(sections),
         facts=tuple(facts),
         media=tuple(finder.media[k] for k in sorted(finder.media)),
+        digest=hashlib.sha256(
+            "\x1f".join((source.digest, source.rel, root_name, source_root)).encode()
+        ).hexdigest()[:32],
     )
     return note, diagnostics

@@ -1,0 +1,293 @@
+"""What the last build resolved, note by note, so that a rebuild after an edit matches
+only the facts of the notes that changed, and writes the lock from kept lines instead of
+re-reading and re-writing every entry: an edit costs what the edit is.
+
+It serves a build only while the lock is, byte for byte, the one the last build wrote (a
+checkout or a hand edit of the lock falls back to the full match), and only for a whole
+build (a `--notes` part of the folder always matches in full).
+
+Why leaving unchanged notes out gives the full match's answer: after a build every live
+lock entry holds its fact's exact question, answer, file and heading path. In the full
+match an unchanged fact meets its own entry in the second pass with the highest score
+that pass gives (same text, same file, same heading), higher than any fact of another file
+can score for it, so the pair is claimed before anything else could take either, and no
+later pass sees them. The facts and entries that remain are exactly those of the changed
+notes and the removed facts, in the same order. A note holding two identical facts is
+always matched again, since there the full match orders the pair by GUID; new GUIDs are
+chosen knowing every GUID in use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import pickle
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import identity
+from .cache import code_digest
+from .config import BuildConfig
+from .identity import Change, Lock, LockEntry, Report, compose, entry_line
+from .model import Deck, Note
+
+VERSION = 1
+FOLDER = "resolved"
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One note as the build resolved it, with its live lock entries (by GUID) and their
+    lines of the lock file."""
+
+    note: Note
+    entries: tuple[LockEntry, ...]
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """A resolved build: the deck with identities, what changed, the lock's text, and
+    the pieces the next build keeps."""
+
+    deck: Deck
+    report: Report
+    lock_text: str
+    has_facts: bool
+    pieces: tuple[Piece, ...]
+    removed: tuple[LockEntry, ...]
+    stamps: Mapping[str, tuple[str, int]]
+
+
+def piece(note: Note, entries: Iterable[LockEntry]) -> Piece:
+    ordered = tuple(sorted(entries, key=lambda e: e.guid))
+    return Piece(note, ordered, tuple(entry_line(e) for e in ordered))
+
+
+def lock_text(
+    stamps: Mapping[str, tuple[str, int]], pieces: Iterable[Piece], removed: Iterable[LockEntry]
+) -> str:
+    """The lock file, as `Lock.dumps` writes it: live facts by file then GUID, then the
+    removed ones the same way."""
+    lines = [line for p in sorted(pieces, key=lambda p: p.note.path) for line in p.lines]
+    lines += [entry_line(e) for e in sorted(removed, key=lambda e: (e.path, e.guid))]
+    return compose(stamps, lines)
+
+
+def full(
+    deck: Deck,
+    lock: Lock,
+    now: Callable[[], int],
+    stamps: Mapping[str, str],
+    scope: str,
+    forget: bool,
+) -> Resolution:
+    """Every fact matched against the whole lock (`identity.resolve`)."""
+    new_deck, new_lock, report = identity.resolve(deck, lock, now, stamps, scope)
+    if forget:
+        new_lock = identity.forget(new_lock, {e.guid for e in report.pending})
+        report = Report(report.changes, report.stamps_changed, ())
+    if scope:
+        # The lock keeps other folders' facts; this build's pieces would not hold them.
+        return Resolution(
+            new_deck, report, new_lock.dumps(), bool(new_lock.entries), (), (), new_lock.stamps
+        )
+    by_path: dict[str, list[LockEntry]] = {}
+    removed = []
+    for entry in new_lock.entries:
+        if entry.removed:
+            removed.append(entry)
+        else:
+            by_path.setdefault(entry.path, []).append(entry)
+    pieces = tuple(piece(n, by_path.get(n.path, ())) for n in new_deck.notes)
+    text = lock_text(new_lock.stamps, pieces, removed)
+    return Resolution(
+        new_deck, report, text, bool(new_lock.entries), pieces, tuple(removed), new_lock.stamps
+    )
+
+
+@dataclass
+class Snapshot:
+    """The last build's pieces, read lazily: the index at once, a note's piece when it
+    is asked for (`note`) or when its note changed (its old entries join the match)."""
+
+    folder: Path
+    salt: str
+    notes: dict[str, dict[str, Any]]
+    removed: tuple[LockEntry, ...]
+    stamps: dict[str, tuple[str, int]]
+    kept: dict[str, Piece] = field(default_factory=dict)
+
+    def note(self, path: str, key: str) -> Note | None:
+        """The resolved note at `path` if its bytes are unchanged (`key`, the parse key)
+        and it was read without a problem last time; its piece is then kept."""
+        record = self.notes.get(path)
+        if record is None or record["key"] != key or record["twins"]:
+            return None
+        kept = self._read(record)
+        if kept is None:
+            return None
+        self.kept[path] = kept
+        return kept.note
+
+    def _read(self, record: dict[str, Any]) -> Piece | None:
+        try:
+            data = (self.folder / record["file"]).read_bytes()
+            found, media = pickle.loads(data)
+        except (OSError, pickle.PickleError, EOFError, AttributeError, ValueError, TypeError):
+            return None
+        if any(_stat(p) != s for p, s in media.items()):
+            return None
+        return found
+
+    def resolve(self, deck: Deck, now: Callable[[], int], stamps: Mapping[str, str]) -> Resolution:
+        """Match the facts of the notes not kept against the entries of the notes they
+        replace and the removed facts; keep every other note as it was."""
+        changed = [n for n in deck.notes if n.path not in self.kept]
+        pool: list[LockEntry] = []
+        for path, record in self.notes.items():
+            if path in self.kept:
+                continue
+            old = self._read(record)
+            if old is None:
+                raise Stale(path)
+            pool.extend(old.entries)
+        pool.extend(self.removed)
+        taken = (g for r in self.notes.values() for g in r["guids"].split())
+        sub, sub_lock, sub_report = identity.resolve(
+            Deck(deck.name, tuple(changed)), Lock(tuple(pool), self.stamps), now, stamps, "", taken
+        )
+        fresh = {n.path: n for n in sub.notes}
+        by_path: dict[str, list[LockEntry]] = {}
+        removed = []
+        for entry in sub_lock.entries:
+            if entry.removed:
+                removed.append(entry)
+            else:
+                by_path.setdefault(entry.path, []).append(entry)
+        changes_of: dict[str, list[Change]] = {}
+        gone: list[Change] = []
+        for change in sub_report.changes:
+            if change.fact is None:
+                gone.append(change)
+            else:
+                changes_of.setdefault(change.fact.path, []).append(change)
+        pieces = []
+        changes: list[Change] = []
+        for note in deck.notes:
+            kept = self.kept.get(note.path)
+            if kept is not None:
+                pieces.append(kept)
+                changes.extend(Change("unchanged", f, None) for f in kept.note.facts)
+            else:
+                pieces.append(piece(fresh[note.path], by_path.get(note.path, ())))
+                changes.extend(changes_of.get(note.path, ()))
+        new_deck = Deck(
+            deck.name,
+            tuple(p.note for p in pieces),
+            {k: m for k, (_, m) in sub_lock.stamps.items()},
+        )
+        report = Report(
+            (*changes, *gone),
+            sub_report.stamps_changed,
+            tuple(e for e in removed if not e.gone),
+        )
+        text = lock_text(sub_lock.stamps, pieces, removed)
+        has_facts = bool(removed) or any(p.entries for p in pieces)
+        return Resolution(
+            new_deck, report, text, has_facts, tuple(pieces), tuple(removed), sub_lock.stamps
+        )
+
+
+class Stale(Exception):
+    """A piece the index names is missing or unreadable: match in full instead."""
+
+
+def _stat(path: str) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+def _folder(config: BuildConfig) -> Path:
+    return config.out / ".cache" / FOLDER
+
+
+def _salt(config: BuildConfig) -> str:
+    return hashlib.sha256(
+        f"{VERSION}|{code_digest()}|{config.root_deck}|{config.notes.resolve()}".encode()
+    ).hexdigest()
+
+
+def lock_digest(config: BuildConfig) -> str | None:
+    path = config.lock_path
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+    except OSError:
+        return None
+
+
+def open_snapshot(config: BuildConfig) -> Snapshot | None:
+    """The last build's snapshot, if the lock is still the one it wrote and this build
+    is of the whole folder with the same code; else None (match in full)."""
+    if config.scope or config.forget_removed:
+        return None
+    folder = _folder(config)
+    try:
+        index = json.loads((folder / "index.json").read_text(encoding="utf-8"))
+        if index["salt"] != _salt(config) or index["lock"] != lock_digest(config):
+            return None
+        removed = tuple(identity.entry_from_json(e, i) for i, e in enumerate(index["removed"]))
+        stamps = {k: (h, m) for k, (h, m) in index["stamps"].items()}
+        return Snapshot(folder, index["salt"], index["notes"], removed, stamps)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def save(config: BuildConfig, resolution: Resolution, keys: Mapping[str, str]) -> None:
+    """Record this build's pieces for the next one, after the lock is in place. Each
+    piece's file is named by its note's bytes and identities, so only changed notes are
+    written, and the index, written last, never names a file that is not there."""
+    if config.scope or not resolution.has_facts:
+        return
+    folder = _folder(config)
+    folder.mkdir(parents=True, exist_ok=True)
+    notes = {}
+    for p in resolution.pieces:
+        ids = " ".join(f"{e.guid}:{e.mtime}" for e in p.entries)
+        name = hashlib.sha256(f"{keys.get(p.note.path, '')}|{ids}".encode()).hexdigest()[:32]
+        file = f"{name}.pickle"
+        target = folder / file
+        if not target.exists():
+            media = {m.path: _stat(m.path) for m in p.note.media}
+            tmp = target.with_suffix(".tmp")
+            tmp.write_bytes(pickle.dumps((p, media), protocol=pickle.HIGHEST_PROTOCOL))
+            os.replace(tmp, target)
+        questions = [(f.plain_question, f.plain_answer) for f in p.note.facts]
+        notes[p.note.path] = {
+            "key": keys.get(p.note.path, ""),
+            "file": file,
+            "guids": " ".join(e.guid for e in p.entries),
+            "twins": len(set(questions)) != len(questions) or p.note.path not in keys,
+        }
+    index = {
+        "salt": _salt(config),
+        "lock": lock_digest(config),
+        "removed": [e.as_json() for e in resolution.removed],
+        "stamps": {k: [h, m] for k, (h, m) in resolution.stamps.items()},
+        "notes": notes,
+    }
+    tmp = folder / "index.tmp"
+    tmp.write_text(json.dumps(index, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, folder / "index.json")
+    used = {r["file"] for r in notes.values()} | {"index.json"}
+    for path in folder.iterdir():
+        if path.name not in used:
+            with contextlib.suppress(OSError):
+                path.unlink()
