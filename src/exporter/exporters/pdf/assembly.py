@@ -137,15 +137,15 @@ def assemble(renderer: Renderer, deck: Deck, parts: list[Part], self_test: bool)
     for part in parts:
         starts.append(page)
         page += part.pages
-    tail: Part | None
+    tails: list[Part]
     below: float | None = None  # the index fits under the last note: drawn this far down
     if self_test:
-        tail, tail_name = renderer.answer_key(deck), "Answer key"
+        tails, tail_name = renderer.answer_key(deck), "Answer key"
     else:
         entries = tag_index(deck, parts, starts)
-        tail, tail_name = (renderer.index(entries) if entries else None), "Tag index"
-        if tail is not None and parts:
-            below = room_below(parts[-1], tail)
+        tails, tail_name = ([renderer.index(entries)] if entries else []), "Tag index"
+        if tails and parts:
+            below = room_below(parts[-1], tails[0])
 
     prefix = "Self-test · " if self_test else ""
     running: list[dict[str, Any]] = [{"stamp": False}] * front_pages
@@ -154,25 +154,27 @@ def assemble(renderer: Renderer, deck: Deck, parts: list[Part], self_test: bool)
             {"stamp": True, "left": prefix + note.title, "right": head}
             for head in section_heads(note, part)
         ]
-    if tail is not None and below is None:
-        heads = (
-            in_force(tail, [(f"k-{i}", n.title) for i, n in enumerate(deck.notes)])
-            if self_test
-            else [""] * tail.pages
-        )
-        running += [{"stamp": True, "left": tail_name, "right": head} for head in heads]
+    if below is None:
+        for tail in tails:
+            heads = (
+                in_force(tail, [(f"k-{i}", n.title) for i, n in enumerate(deck.notes)])
+                if self_test
+                else [""] * tail.pages
+            )
+            running += [{"stamp": True, "left": tail_name, "right": head} for head in heads]
     running = [{**entry, "number": i + 1, "date": date} for i, entry in enumerate(running)]
     overlay = renderer.overlay(running)
 
     writer = PdfWriter()
-    for part in [p for p in (front, *parts, tail if below is None else None) if p is not None]:
+    for part in [p for p in (front, *parts, *(tails if below is None else ())) if p is not None]:
         for pdf_page in PdfReader(io.BytesIO(part.pdf)).pages:
             writer.add_page(pdf_page)
     stamps = PdfReader(io.BytesIO(overlay.pdf)).pages
     stamp(writer, [(writer.pages[i], stamps[i]) for i, e in enumerate(running) if e["stamp"]])
-    if tail is not None and below is not None:
+    if tails and below is not None:
         page -= 1
-        stamp(writer, [(writer.pages[page], PdfReader(io.BytesIO(tail.pdf)).pages[0], below)])
+        index = PdfReader(io.BytesIO(tails[0].pdf)).pages[0]
+        stamp(writer, [(writer.pages[page], index, below)])
     if front is not None:
         link_contents(writer, front, contents(deck, parts, front_pages))
         writer.add_outline_item(title="Contents", page_number=0)
@@ -182,7 +184,7 @@ def assemble(renderer: Renderer, deck: Deck, parts: list[Part], self_test: bool)
             at = part.anchors.get(f"s-{i}")
             if at is not None and section.level == 2:
                 writer.add_outline_item(title=section.title, page_number=start + at, parent=parent)
-    if tail is not None:
+    if tails:
         writer.add_outline_item(title=tail_name, page_number=page)
     writer.add_metadata(
         {

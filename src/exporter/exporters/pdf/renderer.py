@@ -36,6 +36,8 @@ Progress = Callable[[str], None]
 # Starting a worker (importing WeasyPrint, loading fonts) costs about as much as rendering
 # a note or two, so a handful of changed notes render in this process.
 PARALLEL_FROM = 6
+# Answers in one run of the answer key (`Renderer.answer_key`): some ten pages.
+KEY_RUN = 400
 
 
 class Renderer:
@@ -162,10 +164,23 @@ class Renderer:
         """Each note's render, from the cache when its HTML is unchanged; the rest are
         rendered, in parallel worker processes when there are several."""
         htmls = [self.note_html(note, self_test) for note in notes]
+        names = [f"sheet {{n}}/{{total}}: {note.path}" for note in notes]
+        return self.parts(htmls, names, progress)
+
+    def parts(
+        self, htmls: list[str], names: list[str], progress: Progress | None = None
+    ) -> list[Part]:
+        """Renders of these documents, from the cache when rendered before; the rest in
+        parallel worker processes when there are several. `names` are progress lines."""
         keys = [self.key(h) for h in htmls]
         parts: list[Part | None] = [self.cached(key) for key in keys]
         todo = [i for i, part in enumerate(parts) if part is None]
         workers = min(self.config.worker_count, len(todo))
+
+        def say(n: int, i: int) -> None:
+            if progress:
+                progress(names[i].format(n=n, total=len(todo)))
+
         if workers > 1 and len(todo) >= PARALLEL_FROM:
             rendered = pool_map(
                 _render_in_worker,
@@ -177,12 +192,10 @@ class Renderer:
             )
             for n, (i, part) in enumerate(zip(todo, rendered, strict=True), 1):
                 parts[i] = self.store(keys[i], part)
-                if progress:
-                    progress(f"sheet {n}/{len(todo)}: {notes[i].path}")
+                say(n, i)
         else:
             for n, i in enumerate(todo, 1):
-                if progress:
-                    progress(f"sheet {n}/{len(todo)}: {notes[i].path}")
+                say(n, i)
                 parts[i] = self.store(keys[i], self.engine.render(htmls[i]))
         return [p for p in parts if p is not None]
 
@@ -243,16 +256,26 @@ class Renderer:
         )
         return self.render(html)
 
-    def answer_key(self, deck: Deck) -> Part:
-        """The self-test's answer key, from a new page, numbered as the questions."""
-        groups = []
+    def answer_key(self, deck: Deck, progress: Progress | None = None) -> list[Part]:
+        """The self-test's answer key, from a new page, numbered as the questions. It is
+        rendered in runs of whole notes of about `KEY_RUN` answers, each from a new page:
+        no process holds the key of a whole library (memory stays flat as facts grow), the
+        runs render in parallel, and an edit re-renders the run of the edited note."""
+        runs: list[list[tuple[int, Note, list[tuple[int, Any]]]]] = [[]]
+        size = 0
         for i, note in enumerate(deck.notes):
+            if runs[-1] and size + len(note.facts) > KEY_RUN:
+                runs.append([])
+                size = 0
             numbers = question_numbers(note)
-            groups.append((i, note, [(numbers[f.index], f) for f in note.facts]))
-        html = self.env.get_template("key.html.j2").render(
-            title="Answer key", groups=groups, body_class="key", date=""
-        )
-        return self.render(html)
+            runs[-1].append((i, note, [(numbers[f.index], f) for f in note.facts]))
+            size += len(note.facts)
+        template = self.env.get_template("key.html.j2")
+        htmls = [
+            template.render(title="Answer key", groups=run, first=n == 0, body_class="key", date="")
+            for n, run in enumerate(runs)
+        ]
+        return self.parts(htmls, ["answer key {n}/{total}"] * len(htmls), progress)
 
     def index(self, entries: list[tuple[str, str]]) -> Part:
         html = self.env.get_template("index.html.j2").render(
