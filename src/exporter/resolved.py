@@ -35,18 +35,24 @@ from .config import BuildConfig
 from .identity import Change, Lock, LockEntry, Report, compose, entry_line
 from .model import Deck, Note
 
-VERSION = 1
+VERSION = 2
 FOLDER = "resolved"
 
 
 @dataclass(frozen=True)
 class Piece:
-    """One note as the build resolved it, with its live lock entries (by GUID) and their
-    lines of the lock file."""
+    """One note as the build resolved it, and its live facts' lines of the lock file (by
+    GUID). The entries themselves are read back from the lines only when the note has
+    changed and its old facts join the match."""
 
     note: Note
-    entries: tuple[LockEntry, ...]
     lines: tuple[str, ...]
+
+    @property
+    def entries(self) -> tuple[LockEntry, ...]:
+        return tuple(
+            identity.entry_from_json(json.loads(line), i) for i, line in enumerate(self.lines)
+        )
 
 
 @dataclass(frozen=True)
@@ -64,8 +70,8 @@ class Resolution:
 
 
 def piece(note: Note, entries: Iterable[LockEntry]) -> Piece:
-    ordered = tuple(sorted(entries, key=lambda e: e.guid))
-    return Piece(note, ordered, tuple(entry_line(e) for e in ordered))
+    ordered = sorted(entries, key=lambda e: e.guid)
+    return Piece(note, tuple(entry_line(e) for e in ordered))
 
 
 def lock_text(
@@ -197,7 +203,7 @@ class Snapshot:
             tuple(e for e in removed if not e.gone),
         )
         text = lock_text(sub_lock.stamps, pieces, removed)
-        has_facts = bool(removed) or any(p.entries for p in pieces)
+        has_facts = bool(removed) or any(p.lines for p in pieces)
         return Resolution(
             new_deck, report, text, has_facts, tuple(pieces), tuple(removed), sub_lock.stamps
         )
@@ -260,7 +266,7 @@ def save(config: BuildConfig, resolution: Resolution, keys: Mapping[str, str]) -
     folder.mkdir(parents=True, exist_ok=True)
     notes = {}
     for p in resolution.pieces:
-        ids = " ".join(f"{e.guid}:{e.mtime}" for e in p.entries)
+        ids = " ".join(f"{f.guid}:{f.mtime}" for f in p.note.facts)
         name = hashlib.sha256(f"{keys.get(p.note.path, '')}|{ids}".encode()).hexdigest()[:32]
         file = f"{name}.pickle"
         target = folder / file
@@ -273,7 +279,7 @@ def save(config: BuildConfig, resolution: Resolution, keys: Mapping[str, str]) -
         notes[p.note.path] = {
             "key": keys.get(p.note.path, ""),
             "file": file,
-            "guids": " ".join(e.guid for e in p.entries),
+            "guids": " ".join(f.guid for f in p.note.facts),
             "twins": len(set(questions)) != len(questions) or p.note.path not in keys,
         }
     index = {
