@@ -22,7 +22,7 @@ from ...identity import Report
 from ...model import Deck
 from .. import Output, missing_styles, versions
 from . import fonts, glyphs
-from .assembly import assemble, single_note
+from .assembly import assemble, single_notes
 from .renderer import Progress, Renderer
 
 
@@ -97,9 +97,10 @@ class PdfExporter:
                 pdf = assemble(renderer, deck, quiz, self_test=True)
                 paths[config.out / f"{config.name}-self-test.pdf"].write_bytes(pdf)
             if not config.tags:
-                for note, part in zip(deck.notes, parts, strict=True):
+                sheets = single_notes(renderer, deck.notes, parts)
+                for note, sheet in zip(deck.notes, sheets, strict=True):
                     target = config.out / "sheets" / Path(note.path).with_suffix(".pdf")
-                    paths[target].write_bytes(single_note(renderer, note, part))
+                    paths[target].write_bytes(sheet)
         return Output(tuple(glyphs.glyph_warnings(deck, config, missing)))
 
 

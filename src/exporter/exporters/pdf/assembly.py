@@ -14,6 +14,7 @@ import io
 import itertools
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ... import __version__
@@ -286,34 +287,50 @@ def stamp(writer: Any, pairs: list[tuple[Any, Any]]) -> None:
         page[NameObject("/Contents")] = ArrayObject([opening, *own, closing])
 
 
-def single_note(renderer: Renderer, note: Note, part: Part) -> bytes:
-    """A note's own sheet: its pages with their own running heads and numbering,
-    assembled once per version of the note."""
-    from pypdf import PdfReader, PdfWriter
-
+def single_notes(renderer: Renderer, notes: tuple[Note, ...], parts: list[Part]) -> list[bytes]:
+    """Each note's own sheet: its pages with their own running heads and numbering,
+    assembled once per version of the note. The overlays the new ones need render in
+    one batch, in parallel workers when there are several."""
     from ...publish import write_atomic
 
-    date = sheet_date(note.facts)
-    running = [
-        {"stamp": True, "left": note.title, "right": head, "number": i + 1, "date": date}
-        for i, head in enumerate(section_heads(note, part))
-    ]
-    key = hashlib.sha256(
-        f"{renderer.key_base}|single|{json.dumps(running, sort_keys=True)}|".encode() + part.pdf
-    ).hexdigest()
-    done = renderer.cache / f"{key}.single.pdf"
-    if done.exists():
-        touch(done)
-        return done.read_bytes()
+    sheets: list[bytes] = []
+    todo: dict[int, tuple[list[dict[str, Any]], Path]] = {}
+    for i, (note, part) in enumerate(zip(notes, parts, strict=True)):
+        date = sheet_date(note.facts)
+        running = [
+            {"stamp": True, "left": note.title, "right": head, "number": n + 1, "date": date}
+            for n, head in enumerate(section_heads(note, part))
+        ]
+        key = hashlib.sha256(
+            f"{renderer.key_base}|single|{json.dumps(running, sort_keys=True)}|".encode() + part.pdf
+        ).hexdigest()
+        done = renderer.cache / f"{key}.single.pdf"
+        if done.exists():
+            touch(done)
+            sheets.append(done.read_bytes())
+        else:
+            sheets.append(b"")
+            todo[i] = (running, done)
+    overlays = renderer.parts(
+        [renderer.overlay_job(running) for running, _ in todo.values()],
+        [f"note sheet {{n}}/{{total}}: {notes[i].path}" for i in todo],
+    )
+    renderer.cache.mkdir(parents=True, exist_ok=True)
+    for (i, (_, done)), overlay in zip(todo.items(), overlays, strict=True):
+        sheets[i] = one_note(notes[i], parts[i], overlay)
+        write_atomic(done, sheets[i])
+    return sheets
 
-    overlay = PdfReader(io.BytesIO(renderer.overlay(running).pdf)).pages
+
+def one_note(note: Note, part: Part, overlay: Part) -> bytes:
+    from pypdf import PdfReader, PdfWriter
+
+    stamps = PdfReader(io.BytesIO(overlay.pdf)).pages
     writer = PdfWriter()
     for pdf_page in PdfReader(io.BytesIO(part.pdf)).pages:
         writer.add_page(pdf_page)
-    stamp(writer, list(zip(writer.pages, overlay, strict=True)))
+    stamp(writer, list(zip(writer.pages, stamps, strict=True)))
     writer.add_metadata({"/Title": note.title, "/Producer": f"exporter {__version__}"})
-    out = io.BytesIO()
-    writer.write(out)
-    renderer.cache.mkdir(parents=True, exist_ok=True)
-    write_atomic(done, out.getvalue())
-    return out.getvalue()
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()

@@ -99,9 +99,10 @@ def _start_worker(engine: Engine) -> None:
     _ENGINE.session().__enter__()  # held for the worker's life
 
 
-def _render_in_worker(html: str) -> Part:
+def _render_in_worker(job: tuple[str, str]) -> Part:
+    """Render one (HTML, extra CSS) job with the worker's engine."""
     assert _ENGINE is not None
-    return _ENGINE.render(html)
+    return _ENGINE.render(*job)
 
 
 def make_fetcher(allowed: list[Path]):

@@ -163,16 +163,17 @@ class Renderer:
     ) -> list[Part]:
         """Each note's render, from the cache when its HTML is unchanged; the rest are
         rendered, in parallel worker processes when there are several."""
-        htmls = [self.note_html(note, self_test) for note in notes]
+        jobs = [(self.note_html(note, self_test), "") for note in notes]
         names = [f"sheet {{n}}/{{total}}: {note.path}" for note in notes]
-        return self.parts(htmls, names, progress)
+        return self.parts(jobs, names, progress)
 
     def parts(
-        self, htmls: list[str], names: list[str], progress: Progress | None = None
+        self, jobs: list[tuple[str, str]], names: list[str], progress: Progress | None = None
     ) -> list[Part]:
-        """Renders of these documents, from the cache when rendered before; the rest in
-        parallel worker processes when there are several. `names` are progress lines."""
-        keys = [self.key(h) for h in htmls]
+        """Renders of these (HTML, extra CSS) documents, from the cache when rendered
+        before; the rest in parallel worker processes when there are several. `names` are
+        progress lines."""
+        keys = [self.key(*job) for job in jobs]
         parts: list[Part | None] = [self.cached(key) for key in keys]
         todo = [i for i, part in enumerate(parts) if part is None]
         workers = min(self.config.worker_count, len(todo))
@@ -184,7 +185,7 @@ class Renderer:
         if workers > 1 and len(todo) >= PARALLEL_FROM:
             rendered = pool_map(
                 _render_in_worker,
-                [htmls[i] for i in todo],
+                [jobs[i] for i in todo],
                 workers,
                 "spawn",
                 initializer=_start_worker,
@@ -196,7 +197,7 @@ class Renderer:
         else:
             for n, i in enumerate(todo, 1):
                 say(n, i)
-                parts[i] = self.store(keys[i], self.engine.render(htmls[i]))
+                parts[i] = self.store(keys[i], self.engine.render(*jobs[i]))
         return [p for p in parts if p is not None]
 
     def cached(self, key: str) -> Part | None:
@@ -271,11 +272,11 @@ class Renderer:
             runs[-1].append((i, note, [(numbers[f.index], f) for f in note.facts]))
             size += len(note.facts)
         template = self.env.get_template("key.html.j2")
-        htmls = [
-            template.render(title="Answer key", groups=run, first=n == 0, body_class="key", date="")
+        jobs = [
+            (template.render(title="Answer key", groups=run, first=n == 0, body_class="key"), "")
             for n, run in enumerate(runs)
         ]
-        return self.parts(htmls, ["answer key {n}/{total}"] * len(htmls), progress)
+        return self.parts(jobs, ["answer key {n}/{total}"] * len(jobs), progress)
 
     def index(self, entries: list[tuple[str, str]]) -> Part:
         html = self.env.get_template("index.html.j2").render(
@@ -284,6 +285,10 @@ class Renderer:
         return self.render(html)
 
     def overlay(self, pages: list[dict[str, Any]]) -> Part:
+        return self.render(*self.overlay_job(pages))
+
+    def overlay_job(self, pages: list[dict[str, Any]]) -> tuple[str, str]:
+        """The overlay's HTML and CSS: one page per sheet page, margins zero."""
         html = self.env.get_template("overlay.html.j2").render(
             pages=pages,
             total=len(pages),
@@ -292,4 +297,4 @@ class Renderer:
             date="",
         )
         css = f"@page {{ margin: 0; }}\n.ov-page {{ height: {self.page_height}; }}\n"
-        return self.render(html, css)
+        return html, css
