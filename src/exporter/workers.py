@@ -79,3 +79,58 @@ def pool_map(
         raise WorkerDied(
             "a worker process ended before finishing (killed, or out of memory)"
         ) from exc
+
+
+class Pool:
+    """Worker processes kept for a whole stage: several batches, and work handed out
+    while this process does its own (`submit`), pay for starting the workers once.
+    Started on first use; ended with the `with` block."""
+
+    def __init__(
+        self,
+        workers: int,
+        start_method: str,
+        initializer: Callable[..., None] | None = None,
+        initargs: tuple[Any, ...] = (),
+    ) -> None:
+        self.workers = workers
+        self._context = multiprocessing.get_context(start_method)
+        self._init = (os.getpid(), initializer, initargs)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    @property
+    def started(self) -> bool:
+        return self._pool is not None
+
+    def start(self) -> None:
+        """Start the workers now, so work handed out later finds them ready."""
+        self._executor()
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=self._context, initializer=_start, initargs=self._init
+            )
+        return self._pool
+
+    def submit(self, function: Callable[[T], R], item: T) -> Callable[[], R]:
+        """Start `function(item)` in a worker; the returned call waits for its result."""
+        future = self._executor().submit(function, item)
+
+        def result() -> R:
+            try:
+                return future.result()
+            except BrokenProcessPool as exc:
+                raise WorkerDied(
+                    "a worker process ended before finishing (killed, or out of memory)"
+                ) from exc
+
+        return result

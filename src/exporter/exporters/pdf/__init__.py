@@ -31,8 +31,8 @@ def weak_sheet(config: BuildConfig, deck: Deck, remarks: dict[str, str]) -> byte
     facts only, each with its remark."""
     renderer = Renderer(config, deck, remarks)
     with renderer.session():
-        parts = renderer.note_parts(deck.notes, False)
-        return assemble(renderer, deck, parts, self_test=False)
+        parts, hint = renderer.sheet_parts(deck, False)
+        return assemble(renderer, deck, parts, False, hint)
 
 
 class PdfExporter:
@@ -87,18 +87,19 @@ class PdfExporter:
         renderer = Renderer(config, deck)
         missing: dict[str, tuple[str, ...]] = {}
         with renderer.session():
-            parts = renderer.note_parts(deck.notes, False, progress)
+            parts, hint = renderer.sheet_parts(deck, False, progress)
             for note, part in zip(deck.notes, parts, strict=True):
                 missing[note.path] = part.missing
-            pdf = assemble(renderer, deck, parts, self_test=False)
+            # A `--tag` build writes no note sheets: they are of whole notes.
+            sheets = None if config.tags else single_notes(renderer, deck.notes, parts)
+            pdf = assemble(renderer, deck, parts, False, hint)
             paths[config.out / f"{config.name}.pdf"].write_bytes(pdf)
             if config.self_test:
-                quiz = renderer.note_parts(deck.notes, True, progress)
-                pdf = assemble(renderer, deck, quiz, self_test=True)
+                quiz, hint = renderer.sheet_parts(deck, True, progress)
+                pdf = assemble(renderer, deck, quiz, True, hint)
                 paths[config.out / f"{config.name}-self-test.pdf"].write_bytes(pdf)
-            if not config.tags:
-                sheets = single_notes(renderer, deck.notes, parts)
-                for note, sheet in zip(deck.notes, sheets, strict=True):
+            if sheets is not None:
+                for note, sheet in zip(deck.notes, sheets(), strict=True):
                     target = config.out / "sheets" / Path(note.path).with_suffix(".pdf")
                     paths[target].write_bytes(sheet)
         return Output(tuple(glyphs.glyph_warnings(deck, config, missing)))

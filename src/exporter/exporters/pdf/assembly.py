@@ -13,18 +13,21 @@ import hashlib
 import io
 import itertools
 import json
-from datetime import UTC, datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ... import __version__
 from ...cache import touch
 from ...model import Deck, Note
+from .page import sheet_date
 
 if TYPE_CHECKING:
     from .render import Part
     from .renderer import Renderer
 
+# Drawings of the contents before its length is taken as it comes out.
+FRONT_TRIES = 3
 # A heading within this many points of the top of the content area starts the page.
 AT_TOP = 2.0
 # Space between a note's last line and a tag index drawn below it on the same page.
@@ -40,11 +43,6 @@ def page_ranges(pages: list[int]) -> str:
         else:
             out.append(str(p))
     return ", ".join(out)
-
-
-def sheet_date(facts: Any) -> str:
-    latest = max((f.mtime for f in facts), default=0)
-    return datetime.fromtimestamp(latest, UTC).strftime("%d %B %Y") if latest else ""
 
 
 def in_force(part: Part, marks: list[tuple[str, str]]) -> list[str]:
@@ -118,7 +116,13 @@ def tag_index(deck: Deck, parts: list[Part], starts: list[int]) -> list[tuple[st
     ]
 
 
-def assemble(renderer: Renderer, deck: Deck, parts: list[Part], self_test: bool) -> bytes:
+def assemble(
+    renderer: Renderer,
+    deck: Deck,
+    parts: list[Part],
+    self_test: bool,
+    front_hint: Callable[[], int] | None = None,
+) -> bytes:
     """Cover and contents (several notes only), the notes, then the answer key (self-test)
     or the tag index (when it has anything to say); stamped, linked and merged."""
     from pypdf import PdfReader, PdfWriter
@@ -126,44 +130,36 @@ def assemble(renderer: Renderer, deck: Deck, parts: list[Part], self_test: bool)
     from .page import sheet_title
 
     date = sheet_date(deck.facts)
+    several = len(deck.notes) > 1
+    front_pages = 0
+    if several:
+        front_pages = (
+            front_hint()
+            if front_hint
+            else renderer.front(deck, contents(deck, parts, 1), date, self_test).pages
+        )
+    # The contents can be drawn only once the pages it names are known, and they follow
+    # from its own length: a worker draws it for the expected length while this process
+    # lays out the rest for the same length; a wrong guess is drawn again.
     front: Part | None = None
-    if len(deck.notes) > 1:
-        guess = renderer.front(deck, contents(deck, parts, 1), date, self_test)
-        front = renderer.front(deck, contents(deck, parts, guess.pages), date, self_test)
-        if front.pages != guess.pages:
-            front = renderer.front(deck, contents(deck, parts, front.pages), date, self_test)
-    front_pages = front.pages if front else 0
-
-    starts, page = [], front_pages
-    for part in parts:
-        starts.append(page)
-        page += part.pages
-    tails: list[Part]
-    below: float | None = None  # the index fits under the last note: drawn this far down
-    if self_test:
-        tails, tail_name = renderer.answer_key(deck), "Answer key"
-    else:
-        entries = tag_index(deck, parts, starts)
-        tails, tail_name = ([renderer.index(entries)] if entries else []), "Tag index"
-        if tails and parts:
-            below = room_below(parts[-1], tails[0])
-
-    prefix = "Self-test · " if self_test else ""
-    running: list[dict[str, Any]] = [{"stamp": False}] * front_pages
-    for note, part in zip(deck.notes, parts, strict=True):
-        running += [
-            {"stamp": True, "left": prefix + note.title, "right": head}
-            for head in section_heads(note, part)
-        ]
-    if below is None:
-        for tail in tails:
-            heads = (
-                in_force(tail, [(f"k-{i}", n.title) for i, n in enumerate(deck.notes)])
-                if self_test
-                else [""] * tail.pages
-            )
-            running += [{"stamp": True, "left": tail_name, "right": head} for head in heads]
-    running = [{**entry, "number": i + 1, "date": date} for i, entry in enumerate(running)]
+    for _ in range(FRONT_TRIES):
+        later = (
+            renderer.front_later(deck, contents(deck, parts, front_pages), date, self_test)
+            if several
+            else None
+        )
+        tails, tail_name, below, running, page = lay_out(
+            renderer, deck, parts, self_test, front_pages, date
+        )
+        front = later() if later else None
+        if front is None or front.pages == front_pages:
+            break
+        front_pages = front.pages
+    else:  # never agreed: lay out for the contents as last drawn
+        tails, tail_name, below, running, page = lay_out(
+            renderer, deck, parts, self_test, front_pages, date
+        )
+    starts = list(itertools.accumulate([front_pages, *(p.pages for p in parts)]))[:-1]
     overlay = renderer.overlay(running)
 
     writer = PdfWriter()
@@ -196,6 +192,45 @@ def assemble(renderer: Renderer, deck: Deck, parts: list[Part], self_test: bool)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def lay_out(
+    renderer: Renderer, deck: Deck, parts: list[Part], self_test: bool, front_pages: int, date: str
+) -> tuple[list[Part], str, float | None, list[dict[str, Any]], int]:
+    """Everything after the contents, for a contents of `front_pages` pages: the tail
+    (answer key or tag index) and its name, how far down an index under the last note is
+    drawn (or None), the running head of every page, and the first page of the tail."""
+    starts, page = [], front_pages
+    for part in parts:
+        starts.append(page)
+        page += part.pages
+    tails: list[Part]
+    below: float | None = None  # the index fits under the last note: drawn this far down
+    if self_test:
+        tails, tail_name = renderer.answer_key(deck), "Answer key"
+    else:
+        entries = tag_index(deck, parts, starts)
+        tails, tail_name = ([renderer.index(entries)] if entries else []), "Tag index"
+        if tails and parts:
+            below = room_below(parts[-1], tails[0])
+
+    prefix = "Self-test · " if self_test else ""
+    running: list[dict[str, Any]] = [{"stamp": False}] * front_pages
+    for note, part in zip(deck.notes, parts, strict=True):
+        running += [
+            {"stamp": True, "left": prefix + note.title, "right": head}
+            for head in section_heads(note, part)
+        ]
+    if below is None:
+        for tail in tails:
+            heads = (
+                in_force(tail, [(f"k-{i}", n.title) for i, n in enumerate(deck.notes)])
+                if self_test
+                else [""] * tail.pages
+            )
+            running += [{"stamp": True, "left": tail_name, "right": head} for head in heads]
+    running = [{**entry, "number": i + 1, "date": date} for i, entry in enumerate(running)]
+    return tails, tail_name, below, running, page
 
 
 def room_below(last: Part, index: Part) -> float | None:
@@ -287,10 +322,13 @@ def stamp(writer: Any, pairs: list[tuple[Any, Any]]) -> None:
         page[NameObject("/Contents")] = ArrayObject([opening, *own, closing])
 
 
-def single_notes(renderer: Renderer, notes: tuple[Note, ...], parts: list[Part]) -> list[bytes]:
+def single_notes(
+    renderer: Renderer, notes: tuple[Note, ...], parts: list[Part]
+) -> Callable[[], list[bytes]]:
     """Each note's own sheet: its pages with their own running heads and numbering,
-    assembled once per version of the note. The overlays the new ones need render in
-    one batch, in parallel workers when there are several."""
+    assembled once per version of the note. The overlays the new ones need start
+    rendering now, in parallel workers when there are several, while this process
+    assembles the whole sheet; the returned call finishes the note sheets."""
     from ...publish import write_atomic
 
     sheets: list[bytes] = []
@@ -311,15 +349,19 @@ def single_notes(renderer: Renderer, notes: tuple[Note, ...], parts: list[Part])
         else:
             sheets.append(b"")
             todo[i] = (running, done)
-    overlays = renderer.parts(
+    overlays = renderer.parts_later(
         [renderer.overlay_job(running) for running, _ in todo.values()],
         [f"note sheet {{n}}/{{total}}: {notes[i].path}" for i in todo],
     )
-    renderer.cache.mkdir(parents=True, exist_ok=True)
-    for (i, (_, done)), overlay in zip(todo.items(), overlays, strict=True):
-        sheets[i] = one_note(notes[i], parts[i], overlay)
-        write_atomic(done, sheets[i])
-    return sheets
+
+    def finish() -> list[bytes]:
+        renderer.cache.mkdir(parents=True, exist_ok=True)
+        for (i, (_, done)), overlay in zip(todo.items(), overlays(), strict=True):
+            sheets[i] = one_note(notes[i], parts[i], overlay)
+            write_atomic(done, sheets[i])
+        return sheets
+
+    return finish
 
 
 def one_note(note: Note, part: Part, overlay: Part) -> bytes:

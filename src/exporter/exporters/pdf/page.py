@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -123,3 +124,8 @@ def leading_sections(note: Note) -> set[int]:
 def sheet_title(deck: Deck, config: BuildConfig, self_test: bool) -> str:
     title = deck.notes[0].title if len(deck.notes) == 1 else config.root_deck
     return f"Self-test: {title}" if self_test else title
+
+
+def sheet_date(facts: Any) -> str:
+    latest = max((f.mtime for f in facts), default=0)
+    return datetime.fromtimestamp(latest, UTC).strftime("%d %B %Y") if latest else ""

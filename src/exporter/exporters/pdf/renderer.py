@@ -8,7 +8,7 @@ import contextlib
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +17,14 @@ from ...cache import touch
 from ...config import BuildConfig
 from ...model import FACT_SLOT_RE, Deck, Note, fact_slot, render_marks
 from ...publish import write_atomic
-from ...workers import pool_map
+from ...workers import Pool
 from .. import marks
 from . import fonts
 from .page import (
     environment,
     leading_sections,
     question_numbers,
+    sheet_date,
     sheet_title,
     shows_title,
     templates_digest,
@@ -66,12 +67,19 @@ class Renderer:
             css_text,
             tuple(p.resolve() for p in (styles, config.notes, *fonts.folders(styles))),
         )
+        self.pool = Pool(
+            config.worker_count, "spawn", initializer=_start_worker, initargs=(self.engine,)
+        )
         self.key_base = hashlib.sha256(
             "|".join([__version__, fonts.signature(styles), css_text, templates_digest()]).encode()
         ).hexdigest()
 
-    def session(self) -> contextlib.AbstractContextManager[None]:
-        return self.engine.session()
+    @contextlib.contextmanager
+    def session(self) -> Iterator[None]:
+        """The bundled fonts for this process, and worker processes (started when first
+        needed) for every batch of the build."""
+        with self.engine.session(), self.pool:
+            yield
 
     def kicker(self, self_test: bool) -> str:
         if self_test:
@@ -158,14 +166,22 @@ class Renderer:
         )
         return render_marks(page, marks.renderer("pdf", cache=self.cache, media=self.media))
 
-    def note_parts(
-        self, notes: tuple[Note, ...], self_test: bool, progress: Progress | None = None
-    ) -> list[Part]:
-        """Each note's render, from the cache when its HTML is unchanged; the rest are
-        rendered, in parallel worker processes when there are several."""
-        jobs = [(self.note_html(note, self_test), "") for note in notes]
-        names = [f"sheet {{n}}/{{total}}: {note.path}" for note in notes]
-        return self.parts(jobs, names, progress)
+    def sheet_parts(
+        self, deck: Deck, self_test: bool, progress: Progress | None = None
+    ) -> tuple[list[Part], Callable[[], int] | None]:
+        """The note parts of a sheet, and (for several notes) how many pages its cover
+        and contents take. That count needs only the titles, so when the notes render in
+        workers it is found beside them (`front_hint`) instead of after them."""
+        jobs = [(self.note_html(note, self_test), "") for note in deck.notes]
+        names = [f"sheet {{n}}/{{total}}: {note.path}" for note in deck.notes]
+        if sum(not self.is_cached(job) for job in jobs) >= PARALLEL_FROM:
+            self.pool.start()
+        hint = self.front_hint(deck, self_test) if len(deck.notes) > 1 else None
+        return self.parts(jobs, names, progress), hint
+
+    def is_cached(self, job: tuple[str, str]) -> bool:
+        key = self.key(*job)
+        return (self.cache / f"{key}.pdf").exists() and (self.cache / f"{key}.json").exists()
 
     def parts(
         self, jobs: list[tuple[str, str]], names: list[str], progress: Progress | None = None
@@ -173,32 +189,30 @@ class Renderer:
         """Renders of these (HTML, extra CSS) documents, from the cache when rendered
         before; the rest in parallel worker processes when there are several. `names` are
         progress lines."""
+        return self.parts_later(jobs, names, progress)()
+
+    def parts_later(
+        self, jobs: list[tuple[str, str]], names: list[str], progress: Progress | None = None
+    ) -> Callable[[], list[Part]]:
+        """`parts`, started now and collected by the returned call: with several to
+        render, the workers render them while this process goes on with other work."""
         keys = [self.key(*job) for job in jobs]
         parts: list[Part | None] = [self.cached(key) for key in keys]
         todo = [i for i, part in enumerate(parts) if part is None]
-        workers = min(self.config.worker_count, len(todo))
+        # Once the workers are up, even one render is worth handing out.
+        enough = 1 if self.pool.started else PARALLEL_FROM
+        parallel = self.pool.workers > 1 and len(todo) >= enough
+        waiting = {i: self.pool.submit(_render_in_worker, jobs[i]) for i in todo if parallel}
 
-        def say(n: int, i: int) -> None:
-            if progress:
-                progress(names[i].format(n=n, total=len(todo)))
-
-        if workers > 1 and len(todo) >= PARALLEL_FROM:
-            rendered = pool_map(
-                _render_in_worker,
-                [jobs[i] for i in todo],
-                workers,
-                "spawn",
-                initializer=_start_worker,
-                initargs=(self.engine,),
-            )
-            for n, (i, part) in enumerate(zip(todo, rendered, strict=True), 1):
-                parts[i] = self.store(keys[i], part)
-                say(n, i)
-        else:
+        def collect() -> list[Part]:
             for n, i in enumerate(todo, 1):
-                say(n, i)
-                parts[i] = self.store(keys[i], self.engine.render(*jobs[i]))
-        return [p for p in parts if p is not None]
+                if progress:
+                    progress(names[i].format(n=n, total=len(todo)))
+                part = waiting[i]() if parallel else self.engine.render(*jobs[i])
+                parts[i] = self.store(keys[i], part)
+            return [p for p in parts if p is not None]
+
+        return collect
 
     def cached(self, key: str) -> Part | None:
         pdf_path, meta_path = self.cache / f"{key}.pdf", self.cache / f"{key}.json"
@@ -238,13 +252,18 @@ class Renderer:
         self, deck: Deck, contents: list[dict[str, Any]], date: str, self_test: bool = False
     ) -> Part:
         """The cover and contents of a sheet of several notes."""
+        return self.render(self.front_html(deck, contents, date, self_test))
+
+    def front_html(
+        self, deck: Deck, contents: list[dict[str, Any]], date: str, self_test: bool
+    ) -> str:
         notes = len(deck.notes)
         counts = (
             f"{notes} note{'s' if notes != 1 else ''} · "
             + (f"{len(deck.facts)} questions" if self_test else f"{len(deck.facts)} facts · ")
             + ("" if self_test else f"{deck.card_count} cards")
         )
-        html = self.env.get_template("front.html.j2").render(
+        return self.env.get_template("front.html.j2").render(
             title=sheet_title(deck, self.config, self_test),
             heading=deck.notes[0].title if notes == 1 else self.config.root_deck,
             kicker=self.kicker(self_test),
@@ -255,7 +274,30 @@ class Renderer:
             self_test=self_test,
             tags=", ".join(f"#{t.lstrip('#')}" for t in self.config.tags),
         )
-        return self.render(html)
+
+    def front_later(
+        self, deck: Deck, contents: list[dict[str, Any]], date: str, self_test: bool = False
+    ) -> Callable[[], Part]:
+        """`front`, rendered by a worker when there are workers, collected by the call."""
+        later = self.parts_later([(self.front_html(deck, contents, date, self_test), "")], [""])
+        return lambda: later()[0]
+
+    def front_hint(self, deck: Deck, self_test: bool) -> Callable[[], int]:
+        """How many pages the cover and contents will take: the contents rendered with
+        every note and H2 section it may list and a three-digit page number for each. The
+        final contents is checked against it (`assembly.assemble`)."""
+        facts_only = self_test or bool(self.config.tags) or bool(self.remarks)
+        contents = []
+        for note in deck.notes:
+            kept = leading_sections(note) if facts_only else range(len(note.sections))
+            contents.append({"kind": "note", "title": note.title, "page": 888})
+            contents += [
+                {"kind": "section", "title": note.sections[i].title, "page": 888}
+                for i in sorted(kept)
+                if note.sections[i].level == 2
+            ]
+        later = self.front_later(deck, contents, sheet_date(deck.facts), self_test)
+        return lambda: later().pages
 
     def answer_key(self, deck: Deck, progress: Progress | None = None) -> list[Part]:
         """The self-test's answer key, from a new page, numbered as the questions. It is
