@@ -69,6 +69,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
+    # People's Pythons keep compiled bytecode; a machine set not to write it would charge
+    # every fresh process for compiling this package (a tenth of a second here).
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     ankdown = args.ankdown or shutil.which("ankdown")
     if ankdown and not shutil.which(ankdown):
         print(f"--ankdown {ankdown}: not an executable; ankdown rows skipped", file=sys.stderr)

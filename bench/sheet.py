@@ -12,9 +12,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bench import measure
 from bench.table import Row, Target, checked, median, megabytes, seconds, times
-from bench.workspace import Bench, bench_env, floor_sheet
+from bench.workspace import Bench, Folder, bench_env, floor_edit, floor_sheet
 
 FILES = 30
 BIG_FILES = 100
@@ -50,12 +52,15 @@ def cold_and_edited(bench: Bench) -> tuple[list[Row], float]:
     cold = median([r.wall for r in ours])
     cpu = median([r.cpu_share for r in ours])
 
-    edits = []
+    edits, alone = [], []
     for i in range(bench.repeat):
         bench.log(f"sheet, one file edited, {size} ({i + 1}/{bench.repeat})")
-        here.edit_one(i)
+        note = here.edit_one(i)
         edits.append(measure.run(here.build("pdf"), here.root).wall)
+        bench.log(f"edit floor: the edited note alone, fresh process ({i + 1}/{bench.repeat})")
+        alone.append(edit_floor(here, note))
     edited = median(edits)
+    least = median(alone)
 
     return [
         Row(f"floor: plain WeasyPrint, {size}", seconds(floor), "1.00×"),
@@ -70,7 +75,18 @@ def cold_and_edited(bench: Bench) -> tuple[list[Row], float]:
             edited / cold,
             EDITED,
         ),
+        Row(
+            "…edit floor: the edited note alone rendered in a fresh process",
+            seconds(least),
+            times(least / cold, "cold sheet"),
+        ),
     ], max(r.peak_mb for r in ours)
+
+
+def edit_floor(here: Folder, note: Path) -> float:
+    """Seconds for `bench.edit_floor` on the edited note (see there)."""
+    command = floor_edit(here.notes, note, here.root / "alone.pdf")
+    return measure.run(command, here.root, env=bench_env()).wall
 
 
 def self_test(bench: Bench, plain_peak: float) -> list[Row]:
@@ -95,12 +111,14 @@ def big_edited(bench: Bench) -> list[Row]:
     size = bench.facts(BIG_FILES)
     bench.log(f"sheet, cold, {size} (once, to have something to edit)")
     cold = measure.run(here.build("pdf"), here.root).wall
-    edits = []
+    edits, alone = [], []
     for i in range(bench.repeat):
         bench.log(f"sheet, one file edited, {size} ({i + 1}/{bench.repeat})")
-        here.edit_one(i)
+        note = here.edit_one(i)
         edits.append(measure.run(here.build("pdf"), here.root).wall)
+        alone.append(edit_floor(here, note))
     edited = median(edits)
+    least = median(alone)
     return [
         Row(f"sheet, {size}, cold (once)", seconds(cold)),
         checked(
@@ -110,4 +128,5 @@ def big_edited(bench: Bench) -> list[Row]:
             edited,
             BIG_EDITED,
         ),
+        Row("…edit floor: the edited note alone rendered in a fresh process", seconds(least)),
     ]

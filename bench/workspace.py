@@ -100,6 +100,10 @@ def floor_sheet(notes: Path, target: Path) -> list[str]:
     return [sys.executable, "-m", "bench.sheet_floor", str(notes), str(target)]
 
 
+def floor_edit(notes: Path, note: Path, target: Path) -> list[str]:
+    return [sys.executable, "-m", "bench.edit_floor", str(notes), str(note), str(target)]
+
+
 def ankdown_corpus(notes: Path, target: Path) -> Path:
     """The same facts in ankdown's format (front, `%`, back, `---`)."""
     target.mkdir(parents=True, exist_ok=True)
