@@ -132,3 +132,43 @@ def test_incremental_build_equals_a_clean_one(tmp_path, monkeypatch, kind):
     assert {"dist/notes.apkg", "dist/notes.pdf", "notes.lock.json"} <= set(ours)
     differ = [name for name in ours if ours[name] != theirs[name]]
     assert not differ, f"after a {kind} edit these differ from a clean build: {differ}"
+
+
+def test_a_kept_note_keeps_the_numbers_its_deletions_were_given(tmp_path, monkeypatch):
+    """A deletion added before the others takes the next free number, not the first (so
+    the old cards keep their blanks); once the note is kept from the snapshot, the
+    numbers must still be those, as a clean build from the lock gives them."""
+    incremental, clean = tmp_path / "incremental", tmp_path / "clean"
+    for root in (incremental, clean):
+        for note in NOTES:
+            (root / "notes" / note).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(FIXTURES / "everyday" / note, root / "notes" / note)
+        shutil.copytree(STYLES, root / "styles", copy_function=link_fonts)
+    deck_only = {"formats": ("apkg",)}
+
+    def cfg(root: Path) -> BuildConfig:
+        return BuildConfig(
+            notes=root / "notes", out=root / "dist", styles=root / "styles", **deck_only
+        )
+
+    cloze = incremental / "notes/history/freedom-struggle.md"
+    assert build(cfg(incremental), now=lambda: T0).ok
+    cloze.write_text(
+        cloze.read_text().replace(
+            "was launched in {{1920}}", "was launched by {{Gandhi}} in {{1920}}"
+        )
+    )
+    assert build(cfg(incremental), now=lambda: T1).ok
+    shutil.copy2(incremental / "notes.lock.json", clean / "notes.lock.json")
+    shutil.copy2(cloze, clean / "notes/history/freedom-struggle.md")
+    for root in (incremental, clean):
+        reword(root)
+    kept = build(cfg(incremental), now=lambda: T1 + 9)
+    fresh = build(cfg(clean), now=lambda: T1 + 9)
+    assert kept.ok and fresh.ok
+    ours = {f.guid: f.cloze_ords for f in kept.deck.facts}
+    theirs = {f.guid: f.cloze_ords for f in fresh.deck.facts}
+    assert ours == theirs
+    (launch,) = [f for f in kept.deck.facts if "Gandhi in" in f.plain_question]
+    assert [s.ord for s in launch.text if not isinstance(s, str)] == [2, 1]
+    assert outputs(incremental) == outputs(clean)

@@ -91,7 +91,7 @@ def load(
         if source is not None:
             sources.append((source, parsed.key(source.rel, source.digest), not diags))
     notes: list[Note | None] = [
-        (snapshot and snapshot.note(source.rel, key)) or parsed.get(key)
+        (snapshot and snapshot.note(source.rel, key, parsed)) or parsed.get(key)
         for source, key, _ in sources
     ]
     parsed.clean.update((s.rel, key) for (s, key, _), n in zip(sources, notes, strict=True) if n)

@@ -20,22 +20,22 @@ chosen knowing every GUID in use.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
-import pickle
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import identity
-from .cache import code_digest
+from .cache import ParsedNotes, code_digest
 from .config import BuildConfig
 from .identity import Change, Lock, LockEntry, Report, compose, entry_line
-from .model import Deck, Note
+from .model import Cloze, Deck, Fact, Kind, Note
 
-VERSION = 2
+VERSION = 3
 FOLDER = "resolved"
 
 
@@ -50,9 +50,11 @@ class Piece:
 
     @property
     def entries(self) -> tuple[LockEntry, ...]:
-        return tuple(
-            identity.entry_from_json(json.loads(line), i) for i, line in enumerate(self.lines)
-        )
+        return entries_of(self.lines)
+
+
+def entries_of(lines: Iterable[str]) -> tuple[LockEntry, ...]:
+    return tuple(identity.entry_from_json(json.loads(line), i) for i, line in enumerate(lines))
 
 
 @dataclass(frozen=True)
@@ -128,27 +130,29 @@ class Snapshot:
     stamps: dict[str, tuple[str, int]]
     kept: dict[str, Piece] = field(default_factory=dict)
 
-    def note(self, path: str, key: str) -> Note | None:
+    def note(self, path: str, key: str, parsed: ParsedNotes) -> Note | None:
         """The resolved note at `path` if its bytes are unchanged (`key`, the parse key)
-        and it was read without a problem last time; its piece is then kept."""
+        and it was read without a problem last time: its parse from `parsed` with the
+        identities the snapshot kept. Its piece is then kept."""
         record = self.notes.get(path)
         if record is None or record["key"] != key or record["twins"]:
             return None
         kept = self._read(record)
-        if kept is None:
+        note = parsed.get(key)
+        if kept is None or note is None or len(note.facts) != len(kept["ids"]):
             return None
-        self.kept[path] = kept
-        return kept.note
+        facts = tuple(
+            with_identity(fact, *ids) for fact, ids in zip(note.facts, kept["ids"], strict=True)
+        )
+        note = dataclasses.replace(note, facts=facts)
+        self.kept[path] = Piece(note, tuple(kept["lines"]))
+        return note
 
-    def _read(self, record: dict[str, Any]) -> Piece | None:
+    def _read(self, record: dict[str, Any]) -> dict[str, Any] | None:
         try:
-            data = (self.folder / record["file"]).read_bytes()
-            found, media = pickle.loads(data)
-        except (OSError, pickle.PickleError, EOFError, AttributeError, ValueError, TypeError):
+            return json.loads((self.folder / record["file"]).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
             return None
-        if any(_stat(p) != s for p, s in media.items()):
-            return None
-        return found
 
     def resolve(self, deck: Deck, now: Callable[[], int], stamps: Mapping[str, str]) -> Resolution:
         """Match the facts of the notes not kept against the entries of the notes they
@@ -161,7 +165,7 @@ class Snapshot:
             old = self._read(record)
             if old is None:
                 raise Stale(path)
-            pool.extend(old.entries)
+            pool.extend(entries_of(old["lines"]))
         pool.extend(self.removed)
         taken = (g for r in self.notes.values() for g in r["guids"].split())
         sub, sub_lock, sub_report = identity.resolve(
@@ -209,16 +213,28 @@ class Snapshot:
         )
 
 
+def identity_of(fact: Fact) -> list[Any]:
+    """What the build gave a fact beyond its parse: GUID, modification time and, for a
+    cloze, its deletions' numbers in order."""
+    ords = [s.ord for s in fact.text if isinstance(s, Cloze)] if fact.kind is Kind.CLOZE else None
+    return [fact.guid, fact.mtime, ords]
+
+
+def with_identity(fact: Fact, guid: str, mtime: int, ords: list[int] | None) -> Fact:
+    """The parsed `fact` as the build resolved it (`identity_of`)."""
+    if ords is not None:
+        numbers = iter(ords)
+        text = tuple(
+            dataclasses.replace(s, ord=next(numbers)) if isinstance(s, Cloze) else s
+            for s in fact.text
+        )
+        if text != fact.text:
+            fact = fact.with_text(text)
+    return fact.with_identity(guid, mtime)
+
+
 class Stale(Exception):
     """A piece the index names is missing or unreadable: match in full instead."""
-
-
-def _stat(path: str) -> list[int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return [st.st_size, st.st_mtime_ns]
 
 
 def _folder(config: BuildConfig) -> Path:
@@ -266,14 +282,14 @@ def save(config: BuildConfig, resolution: Resolution, keys: Mapping[str, str]) -
     folder.mkdir(parents=True, exist_ok=True)
     notes = {}
     for p in resolution.pieces:
-        ids = " ".join(f"{f.guid}:{f.mtime}" for f in p.note.facts)
-        name = hashlib.sha256(f"{keys.get(p.note.path, '')}|{ids}".encode()).hexdigest()[:32]
-        file = f"{name}.pickle"
+        ids = [identity_of(f) for f in p.note.facts]
+        kept = json.dumps({"ids": ids, "lines": p.lines}, ensure_ascii=False)
+        name = hashlib.sha256(f"{keys.get(p.note.path, '')}|{kept}".encode()).hexdigest()[:32]
+        file = f"{name}.json"
         target = folder / file
         if not target.exists():
-            media = {m.path: _stat(m.path) for m in p.note.media}
             tmp = target.with_suffix(".tmp")
-            tmp.write_bytes(pickle.dumps((p, media), protocol=pickle.HIGHEST_PROTOCOL))
+            tmp.write_text(kept, encoding="utf-8")
             os.replace(tmp, target)
         questions = [(f.plain_question, f.plain_answer) for f in p.note.facts]
         notes[p.note.path] = {
