@@ -7,7 +7,6 @@ while prose stays exactly where the author put it.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import hashlib
 import html
@@ -123,16 +122,16 @@ class Fact:
 
     def with_text(self, text: tuple[Segment, ...]) -> Fact:
         """This fact with its deletions renumbered (a shallow copy, as `with_identity`)."""
-        new = copy.copy(self)
-        object.__setattr__(new, "text", text)
-        return new
+        return self._copy(text=text)
 
     def with_identity(self, guid: str, mtime: int) -> Fact:
         """This fact as a given Anki note. A shallow copy: `dataclasses.replace` would
         re-run `__init__` for every field, ten thousand times a build."""
-        new = copy.copy(self)
-        object.__setattr__(new, "guid", guid)
-        object.__setattr__(new, "mtime", mtime)
+        return self._copy(guid=guid, mtime=mtime)
+
+    def _copy(self, **changes: object) -> Fact:
+        new = object.__new__(Fact)
+        new.__dict__.update(self.__dict__, **changes)
         return new
 
     @property

@@ -47,6 +47,8 @@ class Piece:
 
     note: Note
     lines: tuple[str, ...]
+    # The snapshot file it was kept from, if it was: nothing to write again.
+    file: str = ""
 
     @property
     def entries(self) -> tuple[LockEntry, ...]:
@@ -145,7 +147,7 @@ class Snapshot:
             with_identity(fact, *ids) for fact, ids in zip(note.facts, kept["ids"], strict=True)
         )
         note = dataclasses.replace(note, facts=facts)
-        self.kept[path] = Piece(note, tuple(kept["lines"]))
+        self.kept[path] = Piece(note, tuple(kept["lines"]), record["file"])
         return note
 
     def _read(self, record: dict[str, Any]) -> dict[str, Any] | None:
@@ -213,6 +215,19 @@ class Snapshot:
         )
 
 
+def write_piece(folder: Path, piece: Piece, key: str) -> str:
+    """A piece's file, named by what it holds: written once."""
+    ids = [identity_of(f) for f in piece.note.facts]
+    kept = json.dumps({"ids": ids, "lines": piece.lines}, ensure_ascii=False)
+    file = hashlib.sha256(f"{key}|{kept}".encode()).hexdigest()[:32] + ".json"
+    target = folder / file
+    if not target.exists():
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(kept, encoding="utf-8")
+        os.replace(tmp, target)
+    return file
+
+
 def identity_of(fact: Fact) -> list[Any]:
     """What the build gave a fact beyond its parse: GUID, modification time and, for a
     cloze, its deletions' numbers in order."""
@@ -222,14 +237,14 @@ def identity_of(fact: Fact) -> list[Any]:
 
 def with_identity(fact: Fact, guid: str, mtime: int, ords: list[int] | None) -> Fact:
     """The parsed `fact` as the build resolved it (`identity_of`)."""
-    if ords is not None:
+    if ords is not None and ords != [s.ord for s in fact.text if isinstance(s, Cloze)]:
         numbers = iter(ords)
-        text = tuple(
-            dataclasses.replace(s, ord=next(numbers)) if isinstance(s, Cloze) else s
-            for s in fact.text
+        fact = fact.with_text(
+            tuple(
+                dataclasses.replace(s, ord=next(numbers)) if isinstance(s, Cloze) else s
+                for s in fact.text
+            )
         )
-        if text != fact.text:
-            fact = fact.with_text(text)
     return fact.with_identity(guid, mtime)
 
 
@@ -282,15 +297,7 @@ def save(config: BuildConfig, resolution: Resolution, keys: Mapping[str, str]) -
     folder.mkdir(parents=True, exist_ok=True)
     notes = {}
     for p in resolution.pieces:
-        ids = [identity_of(f) for f in p.note.facts]
-        kept = json.dumps({"ids": ids, "lines": p.lines}, ensure_ascii=False)
-        name = hashlib.sha256(f"{keys.get(p.note.path, '')}|{kept}".encode()).hexdigest()[:32]
-        file = f"{name}.json"
-        target = folder / file
-        if not target.exists():
-            tmp = target.with_suffix(".tmp")
-            tmp.write_text(kept, encoding="utf-8")
-            os.replace(tmp, target)
+        file = p.file or write_piece(folder, p, keys.get(p.note.path, ""))
         questions = [(f.plain_question, f.plain_answer) for f in p.note.facts]
         notes[p.note.path] = {
             "key": keys.get(p.note.path, ""),
