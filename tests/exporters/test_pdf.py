@@ -252,24 +252,30 @@ def test_a_stamp_draws_its_page_exactly_and_leaves_the_page_below_alone(kinds_bu
 
     from pypdf import PdfWriter
 
-    from exporter.exporters.pdf.assembly import stamp
+    from exporter.exporters.pdf.merge import Sheet
 
-    sheet = PdfReader(kinds_build / "kinds.pdf")
-    cover, note_page = sheet.pages[0], sheet.pages[1]
+    data = (kinds_build / "kinds.pdf").read_bytes()
+    reference = PdfReader(io.BytesIO(data))
+    cover, note_page = 0, 1
+    width, height = (float(v) for v in reference.pages[cover].mediabox[2:])
 
     def single(page, over=None, merge=False) -> bytes:
-        writer = PdfWriter()
+        if merge:  # pypdf's merge_page: the slow way, the picture to match
+            writer = PdfWriter()
+            writer.add_page(reference.pages[page])
+            writer.pages[0].merge_page(reference.pages[over])
+            out = io.BytesIO()
+            writer.write(out)
+            return out.getvalue()
+        sheet = Sheet()
+        source = sheet.open(data)
         if page is None:
-            writer.add_blank_page(float(cover.mediabox.width), float(cover.mediabox.height))
+            sheet.pdf.add_blank_page(page_size=(width, height))
         else:
-            writer.add_page(page)
-        if merge:
-            writer.pages[0].merge_page(over)
-        elif over is not None:
-            stamp(writer, [(writer.pages[0], over)])
-        out = io.BytesIO()
-        writer.write(out)
-        return out.getvalue()
+            sheet.pdf.pages.append(source.pages[page])
+        if over is not None:
+            sheet.stamp(0, source.pages[over])
+        return sheet.bytes("one page")
 
     alone, below = (
         rendered(single(cover), tmp_path / "a"),

@@ -1,5 +1,5 @@
 """The printable revision sheets: Jinja2 HTML from the model, rendered by WeasyPrint, one
-note at a time, and assembled with pypdf.
+note at a time, and assembled with pikepdf.
 
 Each note is rendered on its own and cached by its content, so an edit re-renders one
 note; the same render is that note's own sheet under `sheets/`. The cover and contents,
@@ -66,7 +66,7 @@ class PdfExporter:
             "paper": config.paper,
             "self-test": str(config.self_test),
             "fonts": bundled,
-            **versions("weasyprint", "pypdf", "jinja2", "pydyf", "fonttools"),
+            **versions("weasyprint", "pikepdf", "jinja2", "pydyf", "fonttools"),
         }
 
     def check(self, deck: Deck, config: BuildConfig) -> list[Diagnostic]:

@@ -1,6 +1,7 @@
-"""Putting a sheet together from its rendered parts, with pypdf: the cover and contents
-(only for several notes, with links to the pages), the notes, then the tag index or the
-answer key; running heads and page numbers stamped over every page; bookmarks.
+"""Putting a sheet together from its rendered parts: the cover and contents (only for
+several notes, with links to the pages), the notes, then the tag index or the answer key;
+running heads and page numbers stamped over every page; bookmarks. The PDF work itself is
+`merge`'s.
 
 Running heads name the section in force at the top of each page: the last section whose
 heading stands above the first line of the page's content area, found from the positions
@@ -10,16 +11,15 @@ WeasyPrint gives each part's anchors (`Part.boxes`, `Part.top`).
 from __future__ import annotations
 
 import hashlib
-import io
 import itertools
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ... import __version__
 from ...cache import touch
 from ...model import Deck, Note
+from .merge import Sheet
 from .page import sheet_date
 
 if TYPE_CHECKING:
@@ -125,8 +125,6 @@ def assemble(
 ) -> bytes:
     """Cover and contents (several notes only), the notes, then the answer key (self-test)
     or the tag index (when it has anything to say); stamped, linked and merged."""
-    from pypdf import PdfReader, PdfWriter
-
     from .page import sheet_title
 
     date = sheet_date(deck.facts)
@@ -162,36 +160,29 @@ def assemble(
     starts = list(itertools.accumulate([front_pages, *(p.pages for p in parts)]))[:-1]
     overlay = renderer.overlay(running)
 
-    writer = PdfWriter()
+    sheet = Sheet()
     for part in [p for p in (front, *parts, *(tails if below is None else ())) if p is not None]:
-        for pdf_page in PdfReader(io.BytesIO(part.pdf)).pages:
-            writer.add_page(pdf_page)
-    stamps = PdfReader(io.BytesIO(overlay.pdf)).pages
-    stamp(writer, [(writer.pages[i], stamps[i]) for i, e in enumerate(running) if e["stamp"]])
+        sheet.append(part.pdf)
+    stamps = sheet.open(overlay.pdf).pages
+    for i, entry in enumerate(running):
+        if entry["stamp"]:
+            sheet.stamp(i, stamps[i])
     if tails and below is not None:
         page -= 1
-        index = PdfReader(io.BytesIO(tails[0].pdf)).pages[0]
-        stamp(writer, [(writer.pages[page], index, below)])
+        sheet.stamp(page, sheet.open(tails[0].pdf).pages[0], below)
     if front is not None:
-        link_contents(writer, front, contents(deck, parts, front_pages))
-        writer.add_outline_item(title="Contents", page_number=0)
+        link_contents(sheet, front, contents(deck, parts, front_pages))
+        sheet.bookmark("Contents", 0)
     for note, part, start in zip(deck.notes, parts, starts, strict=True):
-        parent = writer.add_outline_item(title=note.title, page_number=start)
-        for i, section in enumerate(note.sections):
-            at = part.anchors.get(f"s-{i}")
-            if at is not None and section.level == 2:
-                writer.add_outline_item(title=section.title, page_number=start + at, parent=parent)
+        sections = [
+            (section.title, start + part.anchors[f"s-{i}"])
+            for i, section in enumerate(note.sections)
+            if section.level == 2 and f"s-{i}" in part.anchors
+        ]
+        sheet.bookmark(note.title, start, sections)
     if tails:
-        writer.add_outline_item(title=tail_name, page_number=page)
-    writer.add_metadata(
-        {
-            "/Title": sheet_title(deck, renderer.config, self_test),
-            "/Producer": f"exporter {__version__}",
-        }
-    )
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+        sheet.bookmark(tail_name, page)
+    return sheet.bytes(sheet_title(deck, renderer.config, self_test))
 
 
 def lay_out(
@@ -243,83 +234,19 @@ def room_below(last: Part, index: Part) -> float | None:
     return round(start - index.top, 2) if start + height <= last.bottom else None
 
 
-def link_contents(writer: Any, front: Part, entries: list[dict[str, Any]]) -> None:
+def link_contents(sheet: Sheet, front: Part, entries: list[dict[str, Any]]) -> None:
     """A link from each contents line (its box in the front's render) to the top of the
     note or section it names."""
-    from pypdf.annotations import Link
-    from pypdf.generic import Fit
-
     for i, entry in enumerate(entries):
         name = f"toc-{i}"
         if name not in front.anchors or name not in front.boxes:
             continue
         source = front.anchors[name]
-        height = float(writer.pages[source].mediabox.height)
-        target_height = float(writer.pages[entry["at"]].mediabox.height)
+        height = sheet.height(source)
         x0, y0, x1, y1 = front.boxes[name]
-        fit = Fit.xyz(top=round(target_height - entry["y"], 2)) if entry["y"] else Fit.fit()
-        writer.add_annotation(
-            source,
-            Link(
-                rect=(x0, round(height - y1, 2), x1, round(height - y0, 2)),
-                target_page_index=entry["at"],
-                fit=fit,
-            ),
-        )
-
-
-def stamp(writer: Any, pairs: list[tuple[Any, Any]]) -> None:
-    """Draw each overlay page (running head, page number) over its page; a third item in
-    a pair moves the overlay that many points down.
-
-    pypdf's `merge_page` parses both pages' drawing operators to merge them: a second a
-    hundred pages. Here each overlay page becomes a form XObject that the page draws last,
-    and the page's own drawing is fenced with q/Q so its coordinate changes stay inside:
-    nothing is parsed. (`_add_object` is pypdf's only way to add a new object.)"""
-    from pypdf.generic import (
-        ArrayObject,
-        DecodedStreamObject,
-        DictionaryObject,
-        FloatObject,
-        NameObject,
-    )
-
-    def stream(data: bytes) -> Any:
-        obj = DecodedStreamObject()
-        obj.set_data(data)
-        return obj
-
-    opening = writer._add_object(stream(b"q\n"))
-    for page, over, *down in pairs:
-        drawn = over["/Contents"].get_object()
-        pieces = drawn if isinstance(drawn, ArrayObject) else [drawn]
-        form = stream(b"\n".join(p.get_object().get_data() for p in pieces)).flate_encode()
-        form.update(
-            {
-                NameObject("/Type"): NameObject("/XObject"),
-                NameObject("/Subtype"): NameObject("/Form"),
-                NameObject("/BBox"): over.mediabox,
-                NameObject("/Resources"): over["/Resources"].clone(writer),
-            }
-        )
-        if down:
-            form[NameObject("/Matrix")] = ArrayObject(
-                FloatObject(v) for v in (1, 0, 0, 1, 0, -down[0])
-            )
-        if "/Resources" not in page:
-            page[NameObject("/Resources")] = DictionaryObject()
-        resources = page["/Resources"].get_object()
-        if "/XObject" not in resources:
-            resources[NameObject("/XObject")] = DictionaryObject()
-        xobjects = resources["/XObject"].get_object()
-        # A name of its own: the page may hold stamps already, or share its resources.
-        name = next(f"/Stamp{k}" for k in itertools.count() if f"/Stamp{k}" not in xobjects)
-        xobjects[NameObject(name)] = writer._add_object(form)
-        contents = page.raw_get("/Contents") if "/Contents" in page else ArrayObject()
-        listed = contents.get_object()
-        own = listed if isinstance(listed, ArrayObject) else [contents]
-        closing = writer._add_object(stream(f"\nQ\nq {name} Do Q\n".encode()))
-        page[NameObject("/Contents")] = ArrayObject([opening, *own, closing])
+        top = round(sheet.height(entry["at"]) - entry["y"], 2) if entry["y"] else None
+        rect = (x0, round(height - y1, 2), x1, round(height - y0, 2))
+        sheet.link(source, rect, entry["at"], top)
 
 
 def single_notes(
@@ -365,14 +292,8 @@ def single_notes(
 
 
 def one_note(note: Note, part: Part, overlay: Part) -> bytes:
-    from pypdf import PdfReader, PdfWriter
-
-    stamps = PdfReader(io.BytesIO(overlay.pdf)).pages
-    writer = PdfWriter()
-    for pdf_page in PdfReader(io.BytesIO(part.pdf)).pages:
-        writer.add_page(pdf_page)
-    stamp(writer, list(zip(writer.pages, stamps, strict=True)))
-    writer.add_metadata({"/Title": note.title, "/Producer": f"exporter {__version__}"})
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
+    sheet = Sheet()
+    sheet.append(part.pdf)
+    for i, over in enumerate(sheet.open(overlay.pdf).pages):
+        sheet.stamp(i, over)
+    return sheet.bytes(note.title)
