@@ -19,7 +19,7 @@ from ...model import FACT_SLOT_RE, Deck, Note, fact_slot, render_marks
 from ...publish import write_atomic
 from ...workers import Pool
 from .. import marks
-from . import fonts
+from . import fonts, memo
 from .page import (
     environment,
     leading_sections,
@@ -172,12 +172,21 @@ class Renderer:
         """The note parts of a sheet, and (for several notes) how many pages its cover
         and contents take. That count needs only the titles, so when the notes render in
         workers it is found beside them (`front_hint`) instead of after them."""
-        jobs = [(self.note_html(note, self_test), "") for note in deck.notes]
-        names = [f"sheet {{n}}/{{total}}: {note.path}" for note in deck.notes]
+        memos = [memo.note_key(self, note, self_test) for note in deck.notes]
+        found: list[Part | None] = []
+        for key in memos:
+            html_key = memo.recall(self, key)
+            found.append(self.cached(html_key) if html_key else None)
+        todo = [i for i, part in enumerate(found) if part is None]
+        jobs = [(self.note_html(deck.notes[i], self_test), "") for i in todo]
+        names = [f"sheet {{n}}/{{total}}: {deck.notes[i].path}" for i in todo]
         if sum(not self.is_cached(job) for job in jobs) >= PARALLEL_FROM:
             self.pool.start()
         hint = self.front_hint(deck, self_test) if len(deck.notes) > 1 else None
-        return self.parts(jobs, names, progress), hint
+        for i, job, part in zip(todo, jobs, self.parts(jobs, names, progress), strict=True):
+            found[i] = part
+            memo.remember(self, memos[i], self.key(*job))
+        return [p for p in found if p is not None], hint
 
     def is_cached(self, job: tuple[str, str]) -> bool:
         key = self.key(*job)
