@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import itertools
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -35,7 +36,7 @@ from .config import BuildConfig
 from .identity import Change, Lock, LockEntry, Report, compose, entry_line
 from .model import Cloze, Deck, Fact, Kind, Note
 
-VERSION = 3
+VERSION = 4
 FOLDER = "resolved"
 
 
@@ -151,8 +152,10 @@ class Snapshot:
         return note
 
     def _read(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        """A piece's file (`write_piece`): the identities, then the lock lines."""
         try:
-            return json.loads((self.folder / record["file"]).read_text(encoding="utf-8"))
+            head, *lines = (self.folder / record["file"]).read_text(encoding="utf-8").split("\n")
+            return {"ids": json.loads(head), "lines": lines}
         except (OSError, ValueError):
             return None
 
@@ -169,7 +172,7 @@ class Snapshot:
                 raise Stale(path)
             pool.extend(entries_of(old["lines"]))
         pool.extend(self.removed)
-        taken = (g for r in self.notes.values() for g in r["guids"].split())
+        taken = itertools.chain.from_iterable(r["guids"].split() for r in self.notes.values())
         sub, sub_lock, sub_report = identity.resolve(
             Deck(deck.name, tuple(changed)), Lock(tuple(pool), self.stamps), now, stamps, "", taken
         )
@@ -216,10 +219,12 @@ class Snapshot:
 
 
 def write_piece(folder: Path, piece: Piece, key: str) -> str:
-    """A piece's file, named by what it holds: written once."""
-    ids = [identity_of(f) for f in piece.note.facts]
-    kept = json.dumps({"ids": ids, "lines": piece.lines}, ensure_ascii=False)
-    file = hashlib.sha256(f"{key}|{kept}".encode()).hexdigest()[:32] + ".json"
+    """A piece's file, named by what it holds, written once: its facts' identities as
+    one line of JSON, then its lock lines as they stand in the lock (one JSON object a
+    line, never a raw line break): read back without decoding them."""
+    ids = json.dumps([identity_of(f) for f in piece.note.facts], ensure_ascii=False)
+    kept = "\n".join([ids, *piece.lines])
+    file = hashlib.sha256(f"{key}|{kept}".encode()).hexdigest()[:32] + ".txt"
     target = folder / file
     if not target.exists():
         tmp = target.with_suffix(".tmp")

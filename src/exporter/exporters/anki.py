@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import operator
 import sqlite3
 import tempfile
 import unicodedata
@@ -379,13 +380,14 @@ def insert(cursor: sqlite3.Cursor, every: list[NoteRows]) -> None:
     ).fetchall()
     for name, _ in indexes:
         cursor.execute(f'DROP INDEX "{name}"')
+    by_id = operator.itemgetter(0)  # ids are unique: the first field orders the rows
     cursor.executemany(
         "INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        sorted(row for rows in every for row in rows.notes),
+        sorted((row for rows in every for row in rows.notes), key=by_id),
     )
     cursor.executemany(
         "INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        sorted(row for rows in every for row in rows.cards),
+        sorted((row for rows in every for row in rows.cards), key=by_id),
     )
     for _, sql in indexes:
         cursor.execute(sql)
