@@ -31,8 +31,8 @@ def weak_sheet(config: BuildConfig, deck: Deck, remarks: dict[str, str]) -> byte
     facts only, each with its remark."""
     renderer = Renderer(config, deck, remarks)
     with renderer.session():
-        parts, hint = renderer.sheet_parts(deck, False)
-        return assemble(renderer, deck, parts, False, hint)
+        parts, guess = renderer.sheet_parts(deck, False)
+        return assemble(renderer, deck, parts, False, guess)
 
 
 class PdfExporter:
@@ -87,16 +87,16 @@ class PdfExporter:
         renderer = Renderer(config, deck)
         missing: dict[str, tuple[str, ...]] = {}
         with renderer.session():
-            parts, hint = renderer.sheet_parts(deck, False, progress)
+            parts, guess = renderer.sheet_parts(deck, False, progress)
             for note, part in zip(deck.notes, parts, strict=True):
                 missing[note.path] = part.missing
             # A `--tag` build writes no note sheets: they are of whole notes.
             sheets = None if config.tags else single_notes(renderer, deck.notes, parts)
-            pdf = assemble(renderer, deck, parts, False, hint)
+            pdf = assemble(renderer, deck, parts, False, guess)
             paths[config.out / f"{config.name}.pdf"].write_bytes(pdf)
             if config.self_test:
-                quiz, hint = renderer.sheet_parts(deck, True, progress)
-                pdf = assemble(renderer, deck, quiz, True, hint)
+                quiz, guess = renderer.sheet_parts(deck, True, progress)
+                pdf = assemble(renderer, deck, quiz, True, guess)
                 paths[config.out / f"{config.name}-self-test.pdf"].write_bytes(pdf)
             if sheets is not None:
                 for note, sheet in zip(deck.notes, sheets(), strict=True):

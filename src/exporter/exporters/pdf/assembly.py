@@ -121,7 +121,7 @@ def assemble(
     deck: Deck,
     parts: list[Part],
     self_test: bool,
-    front_hint: Callable[[], int] | None = None,
+    front_guess: int | None = None,
 ) -> bytes:
     """Cover and contents (several notes only), the notes, then the answer key (self-test)
     or the tag index (when it has anything to say); stamped, linked and merged."""
@@ -132,8 +132,8 @@ def assemble(
     front_pages = 0
     if several:
         front_pages = (
-            front_hint()
-            if front_hint
+            front_guess
+            if front_guess is not None
             else renderer.front(deck, contents(deck, parts, 1), date, self_test).pages
         )
     # The contents can be drawn only once the pages it names are known, and they follow

@@ -168,10 +168,10 @@ class Renderer:
 
     def sheet_parts(
         self, deck: Deck, self_test: bool, progress: Progress | None = None
-    ) -> tuple[list[Part], Callable[[], int] | None]:
+    ) -> tuple[list[Part], int | None]:
         """The note parts of a sheet, and (for several notes) how many pages its cover
-        and contents take. That count needs only the titles, so when the notes render in
-        workers it is found beside them (`front_hint`) instead of after them."""
+        and contents are expected to take. That needs only the titles, so this process
+        finds it (`front_guess`) while the workers render the notes."""
         memos = [memo.note_key(self, note, self_test) for note in deck.notes]
         found: list[Part | None] = []
         for key in memos:
@@ -182,11 +182,12 @@ class Renderer:
         names = [f"sheet {{n}}/{{total}}: {deck.notes[i].path}" for i in todo]
         if sum(not self.is_cached(job) for job in jobs) >= PARALLEL_FROM:
             self.pool.start()
-        hint = self.front_hint(deck, self_test) if len(deck.notes) > 1 else None
-        for i, job, part in zip(todo, jobs, self.parts(jobs, names, progress), strict=True):
+        later = self.parts_later(jobs, names, progress)
+        guess = self.front_guess(deck, self_test) if len(deck.notes) > 1 else None
+        for i, job, part in zip(todo, jobs, later(), strict=True):
             found[i] = part
             memo.remember(self, memos[i], self.key(*job))
-        return [p for p in found if p is not None], hint
+        return [p for p in found if p is not None], guess
 
     def is_cached(self, job: tuple[str, str]) -> bool:
         key = self.key(*job)
@@ -291,7 +292,7 @@ class Renderer:
         later = self.parts_later([(self.front_html(deck, contents, date, self_test), "")], [""])
         return lambda: later()[0]
 
-    def front_hint(self, deck: Deck, self_test: bool) -> Callable[[], int]:
+    def front_guess(self, deck: Deck, self_test: bool) -> int:
         """How many pages the cover and contents will take: the contents rendered with
         every note and H2 section it may list and a three-digit page number for each. The
         final contents is checked against it (`assembly.assemble`)."""
@@ -305,8 +306,7 @@ class Renderer:
                 for i in sorted(kept)
                 if note.sections[i].level == 2
             ]
-        later = self.front_later(deck, contents, sheet_date(deck.facts), self_test)
-        return lambda: later().pages
+        return self.front(deck, contents, sheet_date(deck.facts), self_test).pages
 
     def answer_key(self, deck: Deck, progress: Progress | None = None) -> list[Part]:
         """The self-test's answer key, from a new page, numbered as the questions. It is
