@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import difflib
 import functools
+import hashlib
 import multiprocessing
 import os
 import threading
@@ -84,18 +85,17 @@ def load(
             )
         )
     parsed = parsed or cache.ParsedNotes(config)
-    sources = []
+    notes: list[Note | None] = []
+    sources: dict[int, tuple[Source, str, bool]] = {}
     for path in paths:
+        notes.append(known_note(root, path, parsed, snapshot))
+        if notes[-1] is not None:
+            continue
         source, diags = read_source(root, path)
         diagnostics.extend(diags)
         if source is not None:
-            sources.append((source, parsed.key(source.rel, source.digest), not diags))
-    notes: list[Note | None] = [
-        (snapshot and snapshot.note(source.rel, key, parsed)) or parsed.get(key)
-        for source, key, _ in sources
-    ]
-    parsed.clean.update((s.rel, key) for (s, key, _), n in zip(sources, notes, strict=True) if n)
-    todo = [i for i, note in enumerate(notes) if note is None]
+            sources[len(notes) - 1] = (source, parsed.key(source.rel, source.digest), not diags)
+    todo = list(sources)
     args = (root, config.root_deck, root.resolve().name)
     for i, (entry, diags) in zip(todo, parse_all([sources[i][0] for i in todo], args), strict=True):
         source, key, clean = sources[i]
@@ -111,6 +111,24 @@ def load(
     deck = Deck(config.name, deck_notes)
     diagnostics.extend(across.check(deck, root))
     return deck, diagnostics
+
+
+def known_note(
+    root: Path, path: Path, parsed: cache.ParsedNotes, snapshot: resolved.Snapshot | None
+) -> Note | None:
+    """A note read before, known by its bytes alone, so its text is not decoded nor its
+    front matter read again: the same bytes read the same way, and only notes that read
+    without a problem are kept. With a `snapshot` it comes resolved."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None  # reading it again reports why
+    rel = path.relative_to(root).as_posix()
+    key = parsed.key(rel, hashlib.sha256(data).hexdigest())
+    note = (snapshot and snapshot.note(rel, key, parsed)) or parsed.get(key)
+    if note is not None:
+        parsed.clean[rel] = key
+    return note
 
 
 # Parsing in worker processes pays for their start-up (about a fifth of a second each)

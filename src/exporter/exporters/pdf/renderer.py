@@ -171,7 +171,7 @@ class Renderer:
     ) -> tuple[list[Part], int | None]:
         """The note parts of a sheet, and (for several notes) how many pages its cover
         and contents are expected to take. That needs only the titles, so this process
-        finds it (`front_guess`) while the workers render the notes."""
+        finds it (`guess_html`) while the workers render the notes."""
         memos = [memo.note_key(self, note, self_test) for note in deck.notes]
         found: list[Part | None] = []
         for key in memos:
@@ -183,11 +183,19 @@ class Renderer:
         if sum(not self.is_cached(job) for job in jobs) >= PARALLEL_FROM:
             self.pool.start()
         later = self.parts_later(jobs, names, progress)
-        guess = self.front_guess(deck, self_test) if len(deck.notes) > 1 else None
+        guess_html = self.guess_html(deck, self_test) if len(deck.notes) > 1 else ""
+        guess_key = self.key(guess_html)
+        guess = self.cached(guess_key) if guess_html else None
+        fresh = guess is None and bool(guess_html)
+        if fresh:
+            guess = self.engine.render(guess_html)
         for i, job, part in zip(todo, jobs, later(), strict=True):
             found[i] = part
             memo.remember(self, memos[i], self.key(*job))
-        return [p for p in found if p is not None], guess
+        if fresh and guess is not None:
+            # Kept only now: a build whose workers failed leaves the cache as it was.
+            self.store(guess_key, guess)
+        return [p for p in found if p is not None], guess.pages if guess else None
 
     def is_cached(self, job: tuple[str, str]) -> bool:
         key = self.key(*job)
@@ -292,10 +300,10 @@ class Renderer:
         later = self.parts_later([(self.front_html(deck, contents, date, self_test), "")], [""])
         return lambda: later()[0]
 
-    def front_guess(self, deck: Deck, self_test: bool) -> int:
-        """How many pages the cover and contents will take: the contents rendered with
-        every note and H2 section it may list and a three-digit page number for each. The
-        final contents is checked against it (`assembly.assemble`)."""
+    def guess_html(self, deck: Deck, self_test: bool) -> str:
+        """The cover and contents as expected, to know how many pages they will take:
+        every note and H2 section the contents may list, each with a three-digit page
+        number. The final contents is checked against it (`assembly.assemble`)."""
         facts_only = self_test or bool(self.config.tags) or bool(self.remarks)
         contents = []
         for note in deck.notes:
@@ -306,7 +314,7 @@ class Renderer:
                 for i in sorted(kept)
                 if note.sections[i].level == 2
             ]
-        return self.front(deck, contents, sheet_date(deck.facts), self_test).pages
+        return self.front_html(deck, contents, sheet_date(deck.facts), self_test)
 
     def answer_key(self, deck: Deck, progress: Progress | None = None) -> list[Part]:
         """The self-test's answer key, from a new page, numbered as the questions. It is
