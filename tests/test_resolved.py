@@ -92,16 +92,30 @@ EDITS = {f.__name__: f for f in (reword, add, remove, move, style, font)}
 EDITED_NOTES = {"reword": 1, "add": 1, "remove": 1, "move": 2, "style": 0, "font": 0}
 
 
+def prepare(root: Path) -> None:
+    for note in NOTES:
+        (root / "notes" / note).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(FIXTURES / "everyday" / note, root / "notes" / note)
+    shutil.copytree(STYLES, root / "styles", copy_function=link_fonts)
+
+
+@pytest.fixture(scope="module")
+def warm(tmp_path_factory) -> Path:
+    """The build an edit follows, made once a module: kept under `warm/` and put back in
+    `incremental/` for each test, since the snapshot belongs to the notes' own path."""
+    base = tmp_path_factory.mktemp("resolved")
+    prepare(base / "incremental")
+    assert build(config(base / "incremental"), now=lambda: T0).ok
+    shutil.copytree(base / "incremental", base / "warm", copy_function=link_fonts)
+    return base
+
+
 @pytest.mark.parametrize("kind", sorted(EDITS))
-def test_incremental_build_equals_a_clean_one(tmp_path, monkeypatch, kind):
-    incremental, clean = tmp_path / "incremental", tmp_path / "clean"
-    for root in (incremental, clean):
-        for note in NOTES:
-            (root / "notes" / note).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(FIXTURES / "everyday" / note, root / "notes" / note)
-        shutil.copytree(STYLES, root / "styles", copy_function=link_fonts)
-    # The build an edit follows; a path of its own, as the notes always have.
-    assert build(config(incremental), now=lambda: T0).ok
+def test_incremental_build_equals_a_clean_one(warm, tmp_path, monkeypatch, kind):
+    incremental, clean = warm / "incremental", tmp_path / "clean"
+    shutil.rmtree(incremental)
+    shutil.copytree(warm / "warm", incremental, copy_function=link_fonts)
+    prepare(clean)
     shutil.copy2(incremental / "notes.lock.json", clean / "notes.lock.json")
     for root in (incremental, clean):
         EDITS[kind](root)
@@ -140,10 +154,7 @@ def test_a_kept_note_keeps_the_numbers_its_deletions_were_given(tmp_path, monkey
     numbers must still be those, as a clean build from the lock gives them."""
     incremental, clean = tmp_path / "incremental", tmp_path / "clean"
     for root in (incremental, clean):
-        for note in NOTES:
-            (root / "notes" / note).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(FIXTURES / "everyday" / note, root / "notes" / note)
-        shutil.copytree(STYLES, root / "styles", copy_function=link_fonts)
+        prepare(root)
     deck_only = {"formats": ("apkg",)}
 
     def cfg(root: Path) -> BuildConfig:
