@@ -226,8 +226,11 @@ class Renderer:
             for n, i in enumerate(todo, 1):
                 if progress:
                     progress(names[i].format(n=n, total=len(todo)))
-                part = waiting[i]() if parallel else self.engine.render(*jobs[i])
-                parts[i] = self.store(keys[i], part)
+                parts[i] = waiting[i]() if parallel else self.engine.render(*jobs[i])
+            # Cached only once the whole batch is rendered: a worker that dies, or an
+            # interrupt, leaves the cache as it was.
+            for i in todo:
+                self.store(keys[i], parts[i])  # type: ignore[arg-type]
             return [p for p in parts if p is not None]
 
         return collect
