@@ -79,6 +79,18 @@ def piece(note: Note, entries: Iterable[LockEntry]) -> Piece:
     return Piece(note, tuple(entry_line(e) for e in ordered))
 
 
+def by_file(entries: Iterable[LockEntry]) -> tuple[dict[str, list[LockEntry]], list[LockEntry]]:
+    """The live entries by the file their fact is in, and the removed ones."""
+    live: dict[str, list[LockEntry]] = {}
+    removed = []
+    for entry in entries:
+        if entry.removed:
+            removed.append(entry)
+        else:
+            live.setdefault(entry.path, []).append(entry)
+    return live, removed
+
+
 def lock_text(
     stamps: Mapping[str, tuple[str, int]], pieces: Iterable[Piece], removed: Iterable[LockEntry]
 ) -> str:
@@ -107,13 +119,7 @@ def full(
         return Resolution(
             new_deck, report, new_lock.dumps(), bool(new_lock.entries), (), (), new_lock.stamps
         )
-    by_path: dict[str, list[LockEntry]] = {}
-    removed = []
-    for entry in new_lock.entries:
-        if entry.removed:
-            removed.append(entry)
-        else:
-            by_path.setdefault(entry.path, []).append(entry)
+    by_path, removed = by_file(new_lock.entries)
     pieces = tuple(piece(n, by_path.get(n.path, ())) for n in new_deck.notes)
     text = lock_text(new_lock.stamps, pieces, removed)
     return Resolution(
@@ -177,13 +183,7 @@ class Snapshot:
             Deck(deck.name, tuple(changed)), Lock(tuple(pool), self.stamps), now, stamps, "", taken
         )
         fresh = {n.path: n for n in sub.notes}
-        by_path: dict[str, list[LockEntry]] = {}
-        removed = []
-        for entry in sub_lock.entries:
-            if entry.removed:
-                removed.append(entry)
-            else:
-                by_path.setdefault(entry.path, []).append(entry)
+        by_path, removed = by_file(sub_lock.entries)
         changes_of: dict[str, list[Change]] = {}
         gone: list[Change] = []
         for change in sub_report.changes:
