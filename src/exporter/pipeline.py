@@ -28,7 +28,6 @@ from .diagnostics import Diagnostic, Severity, error, has_errors, sort_unique, w
 from .identity import Lock, Report
 from .model import Deck, Fact, Note
 from .sources import Source, display_path, find_notes, read_source
-from .syntax import parse_note
 
 Progress = Callable[[str], None]
 
@@ -141,6 +140,7 @@ def parse_all(
 ) -> list[tuple[bytes | None, list[Diagnostic]]]:
     workers = min(os.cpu_count() or 1, len(sources) // (PARALLEL_PARSE_FROM // 2) or 1)
     if workers > 1 and len(sources) >= PARALLEL_PARSE_FROM:
+        from . import syntax  # noqa: F401  loaded once here, so forked workers have it
         # Forking is nearly free, but only safe while this is the only thread (watch
         # runs a file-watcher thread): then start clean processes instead.
         alone = threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
@@ -156,6 +156,8 @@ def parse_safely(
 ) -> tuple[bytes | None, list[Diagnostic]]:
     """The note as a cache entry (see `cache.note_entry`), and its problems. A parser bug
     must not cost the user the other notes, nor show a traceback."""
+    from .syntax import parse_note  # here: a build with nothing to parse never loads Markdown
+
     try:
         note, diags = parse_note(source, *args)
         return cache.note_entry(note), diags
