@@ -138,7 +138,8 @@ def assemble(
         )
     # The contents can be drawn only once the pages it names are known, and they follow
     # from its own length: a worker draws it for the expected length while this process
-    # lays out the rest for the same length; a wrong guess is drawn again.
+    # lays out the rest for the same length and hands the running heads to another
+    # worker; a wrong guess is drawn again.
     front: Part | None = None
     for _ in range(FRONT_TRIES):
         later = (
@@ -149,6 +150,7 @@ def assemble(
         tails, tail_name, below, running, page = lay_out(
             renderer, deck, parts, self_test, front_pages, date
         )
+        overlay_later = renderer.parts_later([renderer.overlay_job(running)], ["overlay"])
         front = later() if later else None
         if front is None or front.pages == front_pages:
             break
@@ -157,8 +159,9 @@ def assemble(
         tails, tail_name, below, running, page = lay_out(
             renderer, deck, parts, self_test, front_pages, date
         )
+        overlay_later = renderer.parts_later([renderer.overlay_job(running)], ["overlay"])
     starts = list(itertools.accumulate([front_pages, *(p.pages for p in parts)]))[:-1]
-    overlay = renderer.overlay(running)
+    (overlay,) = overlay_later()
 
     sheet = Sheet()
     for part in [p for p in (front, *parts, *(tails if below is None else ())) if p is not None]:

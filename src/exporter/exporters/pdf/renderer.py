@@ -346,9 +346,6 @@ class Renderer:
         )
         return self.render(html)
 
-    def overlay(self, pages: list[dict[str, Any]]) -> Part:
-        return self.render(*self.overlay_job(pages))
-
     def overlay_job(self, pages: list[dict[str, Any]]) -> tuple[str, str]:
         """The overlay's HTML and CSS: one page per sheet page, margins zero."""
         html = self.env.get_template("overlay.html.j2").render(
