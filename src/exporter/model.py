@@ -154,7 +154,13 @@ class Fact:
 
     @property
     def cloze_ords(self) -> tuple[int, ...]:
-        return tuple(sorted({s.ord for s in self.text if isinstance(s, Cloze)}))
+        return tuple(sorted(set(self.numbers)))
+
+    @property
+    def numbers(self) -> list[int]:
+        """Each deletion's number, in the order the deletions stand (none for a fact that
+        is not a cloze): what the build may have renumbered, so part of what a card is."""
+        return [s.ord for s in self.text if isinstance(s, Cloze)]
 
     @property
     def card_count(self) -> int:

@@ -141,6 +141,7 @@ def parse_all(
     workers = min(os.cpu_count() or 1, len(sources) // (PARALLEL_PARSE_FROM // 2) or 1)
     if workers > 1 and len(sources) >= PARALLEL_PARSE_FROM:
         from . import syntax  # noqa: F401  loaded once here, so forked workers have it
+
         # Forking is nearly free, but only safe while this is the only thread (watch
         # runs a file-watcher thread): then start clean processes instead.
         alone = threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()

@@ -34,9 +34,9 @@ from . import identity
 from .cache import ParsedNotes, code_digest
 from .config import BuildConfig
 from .identity import Change, Lock, LockEntry, Report, compose, entry_line
-from .model import Cloze, Deck, Fact, Kind, Note
+from .model import Cloze, Deck, Fact, Note
 
-VERSION = 4
+VERSION = 5
 FOLDER = "resolved"
 
 
@@ -133,7 +133,6 @@ class Snapshot:
     is asked for (`note`) or when its note changed (its old entries join the match)."""
 
     folder: Path
-    salt: str
     notes: dict[str, dict[str, Any]]
     removed: tuple[LockEntry, ...]
     stamps: dict[str, tuple[str, int]]
@@ -234,15 +233,14 @@ def write_piece(folder: Path, piece: Piece, key: str) -> str:
 
 
 def identity_of(fact: Fact) -> list[Any]:
-    """What the build gave a fact beyond its parse: GUID, modification time and, for a
-    cloze, its deletions' numbers in order."""
-    ords = [s.ord for s in fact.text if isinstance(s, Cloze)] if fact.kind is Kind.CLOZE else None
-    return [fact.guid, fact.mtime, ords]
+    """What the build gave a fact beyond its parse: GUID, modification time and its
+    deletions' numbers in order."""
+    return [fact.guid, fact.mtime, fact.numbers]
 
 
-def with_identity(fact: Fact, guid: str, mtime: int, ords: list[int] | None) -> Fact:
+def with_identity(fact: Fact, guid: str, mtime: int, ords: list[int]) -> Fact:
     """The parsed `fact` as the build resolved it (`identity_of`)."""
-    if ords is not None and ords != [s.ord for s in fact.text if isinstance(s, Cloze)]:
+    if ords != fact.numbers:
         numbers = iter(ords)
         fact = fact.with_text(
             tuple(
@@ -287,7 +285,7 @@ def open_snapshot(config: BuildConfig) -> Snapshot | None:
             return None
         removed = tuple(identity.entry_from_json(e, i) for i, e in enumerate(index["removed"]))
         stamps = {k: (h, m) for k, (h, m) in index["stamps"].items()}
-        return Snapshot(folder, index["salt"], index["notes"], removed, stamps)
+        return Snapshot(folder, index["notes"], removed, stamps)
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

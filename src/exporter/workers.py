@@ -66,19 +66,11 @@ def pool_map(
     chunksize: int = 1,
 ) -> Iterator[R]:
     """`function` over `items` in `workers` processes, results in order, as they come."""
-    context = multiprocessing.get_context(start_method)
-    try:
-        with ProcessPoolExecutor(
-            workers,
-            mp_context=context,
-            initializer=_start,
-            initargs=(os.getpid(), initializer, initargs),
-        ) as pool:
-            yield from pool.map(function, items, chunksize=chunksize)
-    except BrokenProcessPool as exc:
-        raise WorkerDied(
-            "a worker process ended before finishing (killed, or out of memory)"
-        ) from exc
+    with Pool(workers, start_method, initializer, initargs) as pool:
+        yield from pool.map(function, items, chunksize)
+
+
+DIED = "a worker process ended before finishing (killed, or out of memory)"
 
 
 class Pool:
@@ -129,8 +121,15 @@ class Pool:
             try:
                 return future.result()
             except BrokenProcessPool as exc:
-                raise WorkerDied(
-                    "a worker process ended before finishing (killed, or out of memory)"
-                ) from exc
+                raise WorkerDied(DIED) from exc
 
         return result
+
+    def map(
+        self, function: Callable[[T], R], items: Iterable[T], chunksize: int = 1
+    ) -> Iterator[R]:
+        """`function` over `items`, results in order, as they come."""
+        try:
+            yield from self._executor().map(function, items, chunksize=chunksize)
+        except BrokenProcessPool as exc:
+            raise WorkerDied(DIED) from exc

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..cache import code_digest, touch
-from ..model import Cloze, Note
+from ..model import Note
 
 FOLDER = "apkg"
 
@@ -33,9 +33,7 @@ class NoteRows:
 
 
 def key_of(note: Note) -> str:
-    ids = "\x1e".join(
-        f"{f.guid}:{f.mtime}:{[s.ord for s in f.text if isinstance(s, Cloze)]}" for f in note.facts
-    )
+    ids = "\x1e".join(f"{f.guid}:{f.mtime}:{f.numbers}" for f in note.facts)
     media = "\x1e".join(m.name for m in note.media)
     text = "\x1f".join((code_digest(), note.digest, note.path, media, ids))
     return hashlib.sha256(text.encode()).hexdigest()[:32]

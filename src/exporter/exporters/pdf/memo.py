@@ -17,7 +17,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from ...cache import code_digest, touch
-from ...model import Cloze, Note
+from ...model import Note
 from ...publish import write_atomic
 from .. import versions
 
@@ -45,15 +45,7 @@ def note_key(renderer: Renderer, note: Note, self_test: bool) -> str | None:
         config.source_name,
         note.digest,
         note.path,
-        [
-            [
-                f.guid,
-                f.mtime,
-                [s.ord for s in f.text if isinstance(s, Cloze)],
-                renderer.remarks.get(f.guid, ""),
-            ]
-            for f in note.facts
-        ],
+        [[f.guid, f.mtime, f.numbers, renderer.remarks.get(f.guid, "")] for f in note.facts],
         [[m.name, renderer.media.get(m.name, "")] for m in note.media],
     ]
     return hashlib.sha256(json.dumps(made_of).encode()).hexdigest()

@@ -198,8 +198,11 @@ class Renderer:
         return [p for p in found if p is not None], guess.pages if guess else None
 
     def is_cached(self, job: tuple[str, str]) -> bool:
-        key = self.key(*job)
-        return (self.cache / f"{key}.pdf").exists() and (self.cache / f"{key}.json").exists()
+        return all(path.exists() for path in self._files(self.key(*job)))
+
+    def _files(self, key: str) -> tuple[Path, Path]:
+        """A cached render's PDF and its page facts."""
+        return self.cache / f"{key}.pdf", self.cache / f"{key}.json"
 
     def parts(
         self, jobs: list[tuple[str, str]], names: list[str], progress: Progress | None = None
@@ -236,7 +239,7 @@ class Renderer:
         return collect
 
     def cached(self, key: str) -> Part | None:
-        pdf_path, meta_path = self.cache / f"{key}.pdf", self.cache / f"{key}.json"
+        pdf_path, meta_path = self._files(key)
         if not (pdf_path.exists() and meta_path.exists()):
             return None
         touch(pdf_path)
@@ -263,8 +266,9 @@ class Renderer:
             "top": part.top,
             "bottom": part.bottom,
         }
-        write_atomic(self.cache / f"{key}.pdf", part.pdf)
-        write_atomic(self.cache / f"{key}.json", json.dumps(meta, sort_keys=True).encode())
+        pdf_path, meta_path = self._files(key)
+        write_atomic(pdf_path, part.pdf)
+        write_atomic(meta_path, json.dumps(meta, sort_keys=True).encode())
         return part
 
     # ------------------------------------------------------------ whole sheets
