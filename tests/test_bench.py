@@ -80,3 +80,14 @@ def test_exit_status_is_1_when_a_target_is_missed(
     out = capsys.readouterr().out
     assert "quiet machine" in out
     assert "| sheet | 1 s |" in out and "| floor | 1 s | 1.00× |" in out
+
+
+def test_the_subsetter_rows_image_is_a_png_pillow_reads() -> None:
+    import io
+
+    from PIL import Image
+
+    from bench import subsetter
+
+    image = Image.open(io.BytesIO(subsetter.png(16, 9, 200)))
+    assert image.size == (16, 9) and image.getpixel((3, 3)) == 200

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import fonts
+from . import fonts, subset
 
 PAPER = {"a4": ("210mm", "297mm"), "letter": ("8.5in", "11in")}
 EPOCH = 1_700_000_000
@@ -50,6 +50,7 @@ class Engine:
     def render(self, html: str, css_extra: str = "") -> Part:
         import weasyprint
 
+        subset.install()
         fc = _font_configuration()
         fetcher = make_fetcher(list(self.allowed))
         base = self.styles.resolve().as_uri() + "/"
