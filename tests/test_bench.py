@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import deck, run, sheet, table
+from bench import deck, run, sheet, subsetter, table
 from bench.table import Row, Target, checked, skipped
 
 
@@ -76,6 +76,7 @@ def test_exit_status_is_1_when_a_target_is_missed(
 ) -> None:
     monkeypatch.setattr(sheet, "rows", lambda bench: [Row("sheet", "1 s", "", "≤ 2 s", met)])
     monkeypatch.setattr(deck, "rows", lambda bench: [Row("floor", "1 s", "1.00×")])
+    monkeypatch.setattr(subsetter, "rows", lambda bench: [])
     assert run.main(["--quick", "--markdown", "--ankdown", "/nonexistent/ankdown"]) == status
     out = capsys.readouterr().out
     assert "quiet machine" in out
@@ -86,8 +87,6 @@ def test_the_subsetter_rows_image_is_a_png_pillow_reads() -> None:
     import io
 
     from PIL import Image
-
-    from bench import subsetter
 
     image = Image.open(io.BytesIO(subsetter.png(16, 9, 200)))
     assert image.size == (16, 9) and image.getpixel((3, 3)) == 200
