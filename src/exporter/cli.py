@@ -74,11 +74,15 @@ def written(outputs: tuple[Path, ...], config: BuildConfig | None) -> str:
     """The whole outputs by name; the files in a folder an exporter owns (one sheet per
     note) by name only while they are few, so a hundred notes do not make a hundred-path
     line."""
-    owned = {
-        folder: kind
-        for name in (config.formats if config is not None else ())
-        for folder, kind in exporters.get(name).folders(config).items()
-    }
+    owned = (
+        {
+            folder: kind
+            for name in config.formats
+            for folder, kind in exporters.get(name).folders(config).items()
+        }
+        if config is not None
+        else {}
+    )
     names = []
     inside: dict[Path, list[Path]] = {}
     for path in outputs:

@@ -321,7 +321,7 @@ def match(facts: list[Fact], entries: Iterable[LockEntry]) -> dict[int, LockEntr
     found: dict[int, LockEntry] = {}
     claimed: set[str] = set()
 
-    def index(pool: list[LockEntry], key: Callable[[LockEntry], Any]) -> dict[Any, list]:
+    def index(pool: list[LockEntry], key: Callable[[LockEntry], Any]) -> dict[Any, list[LockEntry]]:
         out: dict[Any, list[LockEntry]] = {}
         for entry in pool:
             k = key(entry)
@@ -346,6 +346,13 @@ def match(facts: list[Fact], entries: Iterable[LockEntry]) -> dict[int, LockEntr
             if i not in found and guid not in claimed:
                 found[i] = entry
                 claimed.add(guid)
+
+    def look_up(
+        ix: dict[Any, list[LockEntry]], key: Callable[[Fact], Any]
+    ) -> Callable[[Fact], list[LockEntry]]:
+        """A pass's candidates: the entries `ix` files under the fact's key. Bound here,
+        not by a lambda in the loop, so each pass reads its own pool's index."""
+        return lambda f: ix.get(key(f), [])
 
     def near(fact: Fact, entry: LockEntry) -> float:
         """A small bonus for staying in the same file and section, to break ties."""
@@ -380,12 +387,14 @@ def match(facts: list[Fact], entries: Iterable[LockEntry]) -> dict[int, LockEntr
         anchors = index(pool, lambda e: e.anchor or None)
         exact = index(pool, lambda e: (e.question, e.answer))
         questions = index(pool, lambda e: None if e.anchor else e.question)
-        run(lambda f, ix=anchors: ix.get(f.anchor, []) if f.anchor else [], lambda f, e: 1.0)
+        # `index` files nothing under None or "" (anchors go in `or None`): a fact with
+        # no anchor finds no candidate by anchor.
+        run(look_up(anchors, lambda f: f.anchor), lambda f, e: 1.0)
         run(
-            lambda f, ix=exact: ix.get((f.plain_question, f.plain_answer), []),
+            look_up(exact, lambda f: (f.plain_question, f.plain_answer)),
             lambda f, e: 1 + near(f, e),
         )
-        run(lambda f, ix=questions: ix.get(f.plain_question, []), same_question)
+        run(look_up(questions, lambda f: f.plain_question), same_question)
     unpinned = [e for e in live if not e.anchor]
     answers = index(unpinned, lambda e: e.answer or None)
     places = index(unpinned, lambda e: (e.path, e.context))
@@ -532,7 +541,7 @@ def renumber(fact: Fact, marked: str) -> Fact:
             chosen[i] = highest
             taken.add(highest)
     text = tuple(
-        dataclasses.replace(seg, ord=chosen[i]) if i in chosen else seg
+        dataclasses.replace(seg, ord=chosen[i]) if isinstance(seg, Cloze) and i in chosen else seg
         for i, seg in enumerate(fact.text)
     )
     return fact if text == fact.text else fact.with_text(text)

@@ -346,7 +346,7 @@ def _build(config: BuildConfig, progress: Progress | None, now: Callable[[], int
     publication = publish.Publication(config.out)
     try:
         publication.folder(config.out)
-        after = []
+        after: list[Callable[[], None]] = []
         for exporter in chosen:
             paths = {final: publication.stage(final) for final in exporter.targets(subset, config)}
             result = exporter.export(subset, config, paths, progress)

@@ -129,11 +129,20 @@ def test_a_title_reads_as_markdown_and_makes_no_fact(tmp_path):
 
 
 def test_an_unclosed_container_is_a_warning_and_stays_text(tmp_path):
-    note, diags = parse(tmp_path, "# T\n\nKABIL\n::: Khanij Bidesh India Ltd\n")
+    note, diags = parse(tmp_path, "# T\n\n::: tip Title\n\nbody\n")
     assert [(d.line, d.severity.value, d.message) for d in diags] == [
-        (4, "warning", "'::: Khanij Bidesh India Ltd' opens a container that is never closed")
+        (3, "warning", "'::: tip Title' opens a container that is never closed"),
+        (3, "error", "empty question before '::'"),  # the line is what it was before
     ]
-    (fact,) = note.facts  # the line is what it was before containers: a reversed fact
+    assert note.facts == ()
+
+
+def test_a_separator_line_under_its_question_is_a_fact_not_a_container(tmp_path):
+    """docs/syntax.md: a line that starts with its separator takes its question from the
+    line above. Unclosed, it is that fact, with no warning (it builds under --strict)."""
+    note, diags = parse(tmp_path, "# T\n\nKABIL\n::: Khanij Bidesh India Ltd\n")
+    assert diags == []
+    (fact,) = note.facts
     assert (fact.kind, fact.question, fact.answer) == (
         Kind.REVERSED,
         "KABIL",

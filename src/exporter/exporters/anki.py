@@ -353,7 +353,8 @@ def note_rows(note: Note, types: Mapping[Kind, Any]) -> NoteRows:
     and a regex over the fields to find cloze cards. The facts already know their ids,
     times and cards, so their rows are made here, and genanki writes the rest of the
     collection: schema, decks and note types."""
-    notes, cards, uses = [], [], {}
+    notes, cards = [], []
+    uses: dict[tuple[str, str], None] = {}  # ordered set
     for fact in note.facts:
         model_id = types[fact.kind].model_id
         deck_id = stable_int("deck:" + fact.deck, 52)

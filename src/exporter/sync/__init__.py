@@ -41,9 +41,17 @@ GUARD_SHARE = 0.1
 class Target(Protocol):
     """Where a sync writes: a collection file, or a running Anki through AnkiConnect."""
 
-    label: str
-    busy_hint: str
     deletes_cards: bool  # single cards, for removed cloze deletions
+
+    @property
+    def label(self) -> str:
+        """The target as messages name it."""
+        ...
+
+    @property
+    def busy_hint(self) -> str:
+        """Why it could not be opened and what to do, after "cannot open {label}:"."""
+        ...
 
     def read(self, guids: Iterable[str]) -> tuple[dict[str, InCollection], dict[str, Synced]]:
         """Our notes there by GUID, and what the last sync left of each."""

@@ -94,7 +94,9 @@ def bound_links(md: markdown.Markdown) -> None:
     for name, (cls, pattern) in LINK_PROCESSORS.items():
         if name not in patterns:
             continue
-        priority = next(item.priority for item in patterns._priority if item.name == name)
+        # Registry keeps priorities in `_priority`, which the stubs leave out.
+        items = patterns._priority  # type: ignore[attr-defined]
+        priority = next(item.priority for item in items if item.name == name)
         patterns.register(_bounded(cls)(pattern, md), name, priority)
 
 

@@ -16,7 +16,7 @@ import re
 from functools import lru_cache
 
 import markdown
-from pymdownx.highlight import Highlight, HighlightExtension
+from pymdownx.highlight import Highlight, HighlightExtension, HighlightTreeprocessor
 
 # The wrapper's class on a highlighted block: `<div class="language-python highlight">`.
 CSS_CLASS = "highlight"
@@ -86,7 +86,7 @@ class CodeExtension(HighlightExtension):
 
     def extendMarkdown(self, md: markdown.Markdown) -> None:
         super().extendMarkdown(md)
-        indented = md.treeprocessors["indent-highlight"]
+        indented: HighlightTreeprocessor = md.treeprocessors["indent-highlight"]
         indented.config = {**indented.config, "use_pygments": False}
 
 

@@ -32,7 +32,7 @@ from markdown.util import ETX, STX
 
 from ..diagnostics import warning
 from .positions import fenced_lines
-from .state import ParseState
+from .state import ParseState, state_of
 
 # A fence: three or more colons at the start of a line, then the name and title (if any).
 # Containers sit at the top level or in each other, not in lists (whose content Markdown
@@ -94,7 +94,7 @@ class ContainerPreprocessor(Preprocessor):
         self.containers.found = []
         if not any(":::" in line for line in lines):
             return lines
-        state: ParseState = self.md.fact_state
+        state: ParseState = state_of(self.md)
         self.where = source_lines(state)
         fenced = fenced_lines(lines)
         out: list[list[str]] = [[line] for line in lines]
@@ -131,6 +131,8 @@ class ContainerPreprocessor(Preprocessor):
             out[i] = ["", OPEN.format(number), ""]
         for i, _ in stack:
             out[i] = [lines[i]]
+            if i and lines[i - 1].strip() and not FENCE_RE.fullmatch(lines[i - 1]):
+                continue  # `KABIL` over `::: Khanij Bidesh …`: a fact's separator line
             self.warn(
                 state,
                 lines[i],

@@ -17,14 +17,14 @@ from .markers import MARKER_RE, MarkerProcessor
 from .obsidian import ObsidianExtension
 from .positions import LinePreprocessor, LineTreeprocessor
 from .shortcut import PlainTextTreeprocessor
-from .state import ParseState
+from .state import new_state, state_of
 
 
 class FactsExtension(Extension):
     def extendMarkdown(self, md: markdown.Markdown) -> None:
         md.registerExtension(self)
         self.md = md
-        md.fact_state = ParseState()
+        new_state(md)
         if ":" not in md.ESCAPED_CHARS:
             md.ESCAPED_CHARS.append(":")
         md.preprocessors.register(LinePreprocessor(md), "fact_lines", 35)
@@ -42,7 +42,7 @@ class FactsExtension(Extension):
 
     def reset(self) -> None:
         """Markdown calls this between documents: each note starts with empty state."""
-        self.md.fact_state = ParseState()
+        new_state(self.md)
 
 
 class KeepTree(Treeprocessor):
@@ -50,7 +50,7 @@ class KeepTree(Treeprocessor):
     the tree in pieces, so the whole-document HTML `convert` would make is never used."""
 
     def run(self, root: etree.Element) -> etree.Element:
-        self.md.fact_state.root = root
+        state_of(self.md).root = root
         return etree.Element(root.tag)
 
 

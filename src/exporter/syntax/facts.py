@@ -13,7 +13,7 @@ from markdown.treeprocessors import Treeprocessor
 from ..diagnostics import error, warning
 from ..model import Kind
 from .markers import normalise_tag
-from .state import FactSpec, ParseState, Position
+from .state import FactSpec, ParseState, Position, state_of
 from .tree import (
     ANSWER_BLOCKS,
     HEADINGS,
@@ -43,7 +43,7 @@ TABLE_PARTS = TABLE_ROWS | {"th", "td"}
 
 class FactTreeprocessor(Treeprocessor):
     def run(self, root: etree.Element) -> None:
-        self.state: ParseState = self.md.fact_state
+        self.state: ParseState = state_of(self.md)
         # The cloze markers that made a cloze fact; every other marker left in the tree
         # at the end is turned back into text, so no `<x-cloze>` reaches a card or sheet.
         self.kept: set[int] = set()
@@ -233,7 +233,7 @@ class FactTreeprocessor(Treeprocessor):
         `data-fact` index. `following` are the blocks it may take as a long answer (None:
         the blocks inside holder itself). Returns the blocks taken, or None for prose."""
         nodes, blocks = inline_nodes(holder)
-        set_children(holder, nodes + blocks)
+        set_children(holder, [*nodes, *blocks])
         candidates = blocks if following is None else following
         markers = [m for n in nodes if not isinstance(n, str) for m in markers_in(n)]
         clozes = [m for m in markers if m.tag == "x-cloze"]
@@ -299,7 +299,7 @@ class FactTreeprocessor(Treeprocessor):
             elif is_block_placeholder(answer, self.md):
                 kind = Kind.LONG
             if problem:
-                set_children(holder, nodes + blocks)
+                set_children(holder, [*nodes, *blocks])
                 self.report(holder, *problem)
                 return None
         rest = [b for b in blocks if b not in used]
@@ -446,4 +446,8 @@ def is_block_placeholder(nodes: list[Node], md: markdown.Markdown) -> bool:
     if len(nodes) != 1 or not isinstance(nodes[0], str):
         return False
     m = re.fullmatch(markdown.util.HTML_PLACEHOLDER_RE.pattern, nodes[0].strip())
-    return bool(m) and md.htmlStash.rawHtmlBlocks[int(m.group(1))].lstrip().startswith("<pre")
+    if not m:
+        return False
+    block = md.htmlStash.rawHtmlBlocks[int(m.group(1))]
+    assert isinstance(block, str)  # only md_in_html, not used here, stashes an element
+    return block.lstrip().startswith("<pre")

@@ -7,7 +7,7 @@ import re
 import xml.etree.ElementTree as etree
 from collections.abc import Callable
 
-from markdown import util
+from markdown import treeprocessors, util
 from markdown.inlinepatterns import InlineProcessor
 
 # A cloze holds no `{{`: a nested one is an error, and without the rule an unclosed `{{`
@@ -36,7 +36,8 @@ class MarkerProcessor(InlineProcessor):
     """Clozes, tags and anchors become marker elements the fact pass reads; code spans
     and backslash escapes have already claimed their text."""
 
-    def handleMatch(self, m: re.Match[str], data: str):
+    # InlineProcessor changes Pattern's handleMatch signature; its stub ignores it too.
+    def handleMatch(self, m: re.Match[str], data: str):  # type: ignore[override]
         if m.group("cloze") is not None:
             return cloze(m, self.hint_text)
         if m.group("tag") is not None:
@@ -55,7 +56,9 @@ class MarkerProcessor(InlineProcessor):
         resolves. Code spans and escapes claimed their text before this pattern ran, so
         their placeholders are put back as the characters written (a code span as its
         text); nothing of Markdown's own (`klzzwxh:`) may reach a card or the sheet."""
-        stash = self.md.treeprocessors["inline"].stashed_nodes
+        inline = self.md.treeprocessors["inline"]
+        assert isinstance(inline, treeprocessors.InlineProcessor)  # Markdown's own
+        stash = inline.stashed_nodes
 
         def stashed(m: re.Match[str]) -> str:
             value = stash.get(m.group(1))

@@ -87,7 +87,8 @@ def _put(el: etree.Element, last: etree.Element | None, text: str) -> None:
 
 
 class MathInlineProcessor(InlineProcessor):
-    def handleMatch(self, m: re.Match[str], data: str):
+    # InlineProcessor changes Pattern's handleMatch signature; its stub ignores it too.
+    def handleMatch(self, m: re.Match[str], data: str):  # type: ignore[override]
         for group, display in (("dd", "block"), ("bd", "block"), ("bi", "inline")):
             if m.group(group) is not None:
                 return mark(m.group(group).strip(), display), m.start(0), m.end(0)

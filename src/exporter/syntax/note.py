@@ -18,7 +18,7 @@ from .extension import list_indent, markdown_for
 from .markers import TOKEN_RE, normalise_tag
 from .media import MediaFinder
 from .sanitise import plain_text, sanitise
-from .state import ParseState
+from .state import ParseState, state_of
 from .tree import HEADINGS, find_markers, parent_of, remove_marker
 
 
@@ -47,8 +47,8 @@ class _Collector:
     def segments(self, q_el: etree.Element) -> tuple[tuple[Segment, ...], str]:
         clozes: list[tuple[etree.Element, int | None]] = []
         for marker in find_markers(q_el, "x-cloze"):
-            explicit = marker.get("ord")
-            clozes.append((marker, int(explicit) if explicit else None))
+            written = marker.get("ord")
+            clozes.append((marker, int(written) if written else None))
         used = {o for _, o in clozes if o is not None}
         next_ord = 1
         parts: list[Cloze] = []
@@ -87,7 +87,7 @@ def parse_note(
     source: Source, notes_root: Path, root_name: str = "Notes", source_root: str = "notes"
 ) -> tuple[Note, list[Diagnostic]]:
     md = markdown_for(list_indent(source.text))
-    state: ParseState = md.fact_state
+    state: ParseState = state_of(md)
     state.display = source.display
     md.convert(source.text)
     # Markdown skips its tree stages for blank input; an empty note is an empty tree.
@@ -121,7 +121,8 @@ def parse_note(
     sections: list[Section] = []
     facts: list[Fact] = []
     stack: list[tuple[int, str, tuple[str, ...]]] = []
-    level, heading_html, heading, body = 0, "", "", []
+    level, heading_html, heading = 0, "", ""
+    body: list[etree.Element] = []
 
     def close() -> None:
         # Under no heading, the note's title is the context: no card is orphaned.

@@ -36,6 +36,7 @@ from markdown.util import AtomicString
 
 from ..diagnostics import warning
 from .sound import AUDIO_SUFFIXES
+from .state import STATE_ATTRIBUTE
 from .tree import find_markers, unwrap_markers
 
 # The image types Obsidian embeds as images; any other embed is a link to a note or file.
@@ -99,7 +100,7 @@ class CommentPreprocessor(Preprocessor):
                 opened = None
             out.append(kept.rstrip() if kept != line else line)
         if opened is not None:
-            state = getattr(self.md, "fact_state", None)
+            state = getattr(self.md, STATE_ATTRIBUTE, None)
             if state is not None:
                 state.diagnostics.append(
                     warning(
@@ -122,7 +123,9 @@ TOKEN_RE = re.compile(r"`++|%%")
 
 def fence_state(line: str, fence: str) -> str:
     """The fence open after `line`: a fence closes on a line of its own characters."""
-    stripped = line[QUOTED_RE.match(line).end() :].strip()
+    quoted = QUOTED_RE.match(line)
+    assert quoted is not None  # it matches an empty prefix too
+    stripped = line[quoted.end() :].strip()
     if fence:
         closes = stripped.startswith(fence) and not stripped[len(fence) :].strip()
         return "" if closes else fence
@@ -238,7 +241,8 @@ class WikilinkProcessor(InlineProcessor):
     across notes. `![[image.png|200]]`: an image, 200 px wide, its name resolved like any
     image by `media.MediaFinder`. `![[note]]` (embedding a note): the note's name as text."""
 
-    def handleMatch(self, m: re.Match[str], data: str):
+    # InlineProcessor changes Pattern's handleMatch signature; its stub ignores it too.
+    def handleMatch(self, m: re.Match[str], data: str):  # type: ignore[override]
         target = m.group("target").strip()
         label = (m.group("label") or "").strip()
         path, _, heading = target.partition("#")
@@ -315,14 +319,15 @@ class TaskTreeprocessor(Treeprocessor):
             holder = li
             if not (li.text or "").strip() and len(li) and li[0].tag == "p":
                 holder = li[0]
-            m = TASK_RE.match(holder.text or "")
+            text = holder.text or ""
+            m = TASK_RE.match(text)
             if m is None:
                 continue
             box = etree.Element("span")
             done = m.group("state") != " "
             box.set("class", "task-box task-done" if done else "task-box")
             box.text = AtomicString("✓") if done else None
-            box.tail = holder.text[m.end() :]
+            box.tail = text[m.end() :]
             holder.text = None
             holder.insert(0, box)
             li.set("class", (li.get("class", "") + " task").strip())

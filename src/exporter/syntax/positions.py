@@ -10,13 +10,13 @@ from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import STX
 
-from .state import ParseState, Position
+from .state import ParseState, Position, state_of
 from .tree import POSITIONED
 
 
 class LinePreprocessor(Preprocessor):
     def run(self, lines: list[str]) -> list[str]:
-        state: ParseState = self.md.fact_state
+        state: ParseState = state_of(self.md)
         state.lines = [line.expandtabs(self.md.tab_length) for line in lines]
         state.fenced = fenced_lines(state.lines)
         return lines
@@ -47,7 +47,7 @@ class LineTreeprocessor(Treeprocessor):
     """Map each text-bearing block to its first source line, in document order."""
 
     def run(self, root: etree.Element) -> None:
-        state: ParseState = self.md.fact_state
+        state: ParseState = state_of(self.md)
         cursor = 0
         for el in root.iter():
             if el.tag not in POSITIONED or not el.text or not el.text.strip():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as etree
 
 import markdown
-from markdown.treeprocessors import Treeprocessor
+from markdown.treeprocessors import InlineProcessor, Treeprocessor
 from markdown.util import AtomicString
 
 # What each of Markdown's inline patterns (and ours) cannot match without: a text that
@@ -81,4 +81,8 @@ class PlainTextTreeprocessor(Treeprocessor):
             registry = self.pruned[unused] = patterns[:]
             for name in unused:
                 registry.deregister(name)
-        self.md.treeprocessors["inline"].inlinePatterns = registry
+        inline = self.md.treeprocessors["inline"]
+        assert isinstance(inline, InlineProcessor)  # Markdown's own
+        # The stub types this Registry[treeprocessors.InlineProcessor]; Markdown fills it
+        # with md.inlinePatterns, a Registry[Pattern], as here.
+        inline.inlinePatterns = registry  # type: ignore[assignment]

@@ -80,7 +80,8 @@ def mark_html(name: str, label: str, src: str) -> str:
 class SoundProcessor(InlineProcessor):
     """`[sound:file.mp3]`: a pending sound mark (any file Anki plays, by its own rule)."""
 
-    def handleMatch(self, m: re.Match[str], data: str):
+    # InlineProcessor changes Pattern's handleMatch signature; its stub ignores it too.
+    def handleMatch(self, m: re.Match[str], data: str):  # type: ignore[override]
         src = m.group("src").strip()
         if not src:
             return None, None, None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass, field
 
+from markdown import Markdown
+
 from ..diagnostics import Diagnostic
 from ..model import Kind
 
@@ -36,3 +38,22 @@ class ParseState:
     heading_tags: dict[etree.Element, tuple[str, ...]] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     root: etree.Element | None = None
+
+
+# FactsExtension keeps the document's state on the parser, where every processor reaches
+# it through `self.md`. Markdown's types do not declare the attribute, so it is set and
+# read here, by name, with its type.
+STATE_ATTRIBUTE = "fact_state"
+
+
+def new_state(md: Markdown) -> ParseState:
+    """Give `md` an empty state: a new document."""
+    state = ParseState()
+    setattr(md, STATE_ATTRIBUTE, state)
+    return state
+
+
+def state_of(md: Markdown) -> ParseState:
+    """The state of the document `md` is parsing."""
+    state: ParseState = getattr(md, STATE_ATTRIBUTE)
+    return state

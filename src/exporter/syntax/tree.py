@@ -56,10 +56,14 @@ def wrap(tag: str, nodes: list[Node]) -> etree.Element:
 def strip_nodes(nodes: list[Node]) -> list[Node]:
     """Trim white space at both ends only: the space between two spans inside
     (`**Khanij** **Bidesh**`, `{{a}} {{b}}`) is part of the text."""
+
+    def blank(node: Node) -> bool:
+        return isinstance(node, str) and not node.strip()
+
     start, end = 0, len(nodes)
-    while start < end and isinstance(nodes[start], str) and not nodes[start].strip():
+    while start < end and blank(nodes[start]):
         start += 1
-    while end > start and isinstance(nodes[end - 1], str) and not nodes[end - 1].strip():
+    while end > start and blank(nodes[end - 1]):
         end -= 1
     nodes = nodes[start:end]
     if nodes and isinstance(nodes[0], str):

@@ -54,8 +54,9 @@ class Sheet:
         page = self.pdf.pages[index]
         # A name of our own, not pikepdf's random one: the same parts, the same bytes. The
         # page may hold stamps already, or share its resources.
-        resources = page.obj.get("/Resources", {})
-        taken = set(resources.get("/XObject", {}).keys())
+        absent: dict[str, Any] = {}
+        resources = page.obj.get("/Resources", absent)
+        taken = set(resources.get("/XObject", absent).keys())
         name = next(f"/Stamp{k}" for k in itertools.count() if f"/Stamp{k}" not in taken)
         page.add_resource(form, pikepdf.Name.XObject, pikepdf.Name(name))
         page.contents_add(b"q\n", prepend=True)

@@ -68,7 +68,7 @@ class Engine:
             for i, page in reversed(list(enumerate(document.pages))):
                 for name, box in page.anchors.items():
                     anchors[name] = i
-                    boxes[name] = tuple(round(v * PT_PER_PX, 2) for v in box)  # type: ignore[assignment]
+                    boxes[name] = tuple(round(v * PT_PER_PX, 2) for v in box)
             top = bottom = 0.0
             if document.pages:
                 box = document.pages[0]._page_box

@@ -103,7 +103,8 @@ class Renderer:
         would answer a question printed below it."""
         wanted = wanted_tags(self.config.tags)
         hidden = set(note.tags) | wanted  # the header shows the file's tags; a filter's are given
-        macros = self.env.get_template("macros.html.j2").module
+        # Any: a template module's macros are attributes jinja2 sets at run time.
+        macros: Any = self.env.get_template("macros.html.j2").module
         numbers = question_numbers(note)
         facts = {f.index: f for f in note.facts}
 
@@ -233,7 +234,9 @@ class Renderer:
             # Cached only once the whole batch is rendered: a worker that dies, or an
             # interrupt, leaves the cache as it was.
             for i in todo:
-                self.store(keys[i], parts[i])  # type: ignore[arg-type]
+                part = parts[i]
+                assert part is not None  # rendered just above
+                self.store(keys[i], part)
             return [p for p in parts if p is not None]
 
         return collect
@@ -251,7 +254,7 @@ class Renderer:
             meta["pages"],
             meta["anchors"],
             tuple(meta["missing"]),
-            boxes,  # type: ignore[arg-type]
+            boxes,
             meta.get("top", 0.0),
             meta.get("bottom", 0.0),
         )
