@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from exporter.sources import find_notes, read_source
 from exporter.syntax import parse_note
 
@@ -121,13 +123,27 @@ def unprivileged(work, *args):
 
 
 def open_folder(tmp_path):
-    """A folder the unprivileged user can reach (pytest's own is root's alone)."""
+    """A folder the unprivileged user can reach. pytest's own is root's alone, and the
+    system's temporary folder may be too (a mode-0700 TMPDIR), so the first of the usual
+    places whose every parent others may pass through is used; with none, the test skips
+    and says why."""
     import os
+    import stat
     import tempfile
 
-    folder = Path(tempfile.mkdtemp(prefix="exporter-test-"))
-    os.chmod(folder, 0o755)
-    return folder
+    def reachable(folder: Path) -> bool:
+        return all(
+            p.stat().st_mode & stat.S_IXOTH for p in (folder, *folder.parents) if p.exists()
+        )
+
+    if os.geteuid() != 0:
+        return Path(tempfile.mkdtemp(prefix="exporter-test-", dir=tmp_path))
+    for place in (tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm"):
+        if Path(place).is_dir() and reachable(Path(place).resolve()):
+            folder = Path(tempfile.mkdtemp(prefix="exporter-test-", dir=place))
+            os.chmod(folder, 0o755)
+            return folder
+    pytest.skip("run as root, and no temporary folder that another user can reach")
 
 
 def test_a_folder_that_cannot_be_read_is_an_error(tmp_path):
