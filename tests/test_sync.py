@@ -104,7 +104,13 @@ def test_a_month_of_edits_lands_note_by_note_and_keeps_every_review(setup):
     minerals.unlink()
     write_note(notes, "economy/minerals.md", "# Minerals again\n" + moved)
 
-    second = run_sync(notes, target)
+    unchanged = snapshot_collection(target)
+    asked = run_sync(notes, target)  # the magnets deletion was studied: it asks first
+    assert asked.exit_code == 1, asked.output
+    assert "studied  cloze c2 of kinds/general.md:11, no longer in the note" in asked.output
+    assert "delete 1 cards you have studied" in asked.output
+    assert snapshot_collection(target) == unchanged
+    second = run_sync(notes, target, "--yes")
     assert second.exit_code == 0, second.output
     assert (
         "sync: 1 to add, 3 to update, 1 to delete, 1 empty cloze cards to delete, 0 edited in Anki"

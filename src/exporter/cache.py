@@ -26,11 +26,26 @@ PACKAGE = Path(__file__).resolve().parent
 LARGE_FILE = 256 * 1024
 
 
+def files_below(root: Path) -> list[Path]:
+    """Every file below root, through symlinked folders (as `sources.find_notes` reads
+    the notes), each real folder once."""
+    found: list[Path] = []
+    seen: set[Path] = set()
+    for folder, dirs, files in os.walk(root, followlinks=True):
+        real = Path(folder).resolve()
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        found += [p for p in (Path(folder) / name for name in files) if p.is_file()]
+    return found
+
+
 def _tree_digest(h: hashlib._Hash, root: Path, label: str) -> None:
     if not root.is_dir():
         h.update(f"{label}:missing\n".encode())
         return
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+    for path in sorted(files_below(root)):
         rel = path.relative_to(root).as_posix()
         if any(part.startswith(".") or part == "__pycache__" for part in rel.split("/")):
             continue

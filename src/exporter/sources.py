@@ -45,29 +45,44 @@ def display_path(path: Path) -> str:
 
 
 def find_notes(root: Path) -> tuple[list[Path], list[Diagnostic]]:
-    """Every `*.md` below root in a stable order, skipping hidden files and folders; a
-    folder that cannot be read is an error, never a silent skip (its facts would be
-    reported removed, and a sync would delete their cards)."""
+    """Every `*.md` below root in a stable order, skipping hidden files and folders.
+    Symlinked folders are followed (a shared folder linked into the notes is part of
+    them), each real folder once, so a link back up is no loop. A folder that cannot be
+    read and a link that cannot be followed are errors, never a silent skip: their facts
+    would be reported removed, and a sync would delete their cards."""
     found: list[Path] = []
     diagnostics: list[Diagnostic] = []
 
+    def problem(where: Path, message: str, hint: str) -> None:
+        diagnostics.append(error(display_path(where), 1, 1, message, hint))
+
     def unreadable(exc: OSError) -> None:
-        where = Path(exc.filename) if exc.filename else root
-        diagnostics.append(
-            error(
-                display_path(where),
-                1,
-                1,
-                f"cannot read this folder: {exc.strerror or exc}",
-                "make it readable (chmod u+rx), or move it out of the notes folder",
-            )
+        problem(
+            Path(exc.filename) if exc.filename else root,
+            f"cannot read this folder: {exc.strerror or exc}",
+            "make it readable (chmod u+rx), or move it out of the notes folder",
         )
 
-    for folder, dirs, files in os.walk(root, onerror=unreadable):
+    seen: set[Path] = set()
+    for folder, dirs, files in os.walk(root, onerror=unreadable, followlinks=True):
+        real = Path(folder).resolve()
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in files:
             path = Path(folder) / name
-            if name.startswith(".") or not name.endswith(".md") or not path.is_file():
+            if name.startswith("."):
+                continue
+            if path.is_symlink() and not path.exists():
+                problem(
+                    path,
+                    f"cannot follow this link: {os.readlink(path)} does not exist",
+                    "point it at the folder or note it stood for, or delete the link",
+                )
+                continue
+            if not name.endswith(".md") or not path.is_file():
                 continue
             found.append(path)
     found.sort(key=lambda p: p.relative_to(root).as_posix())

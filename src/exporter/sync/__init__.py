@@ -63,9 +63,10 @@ class Target(Protocol):
         guids: Iterable[str],
         synced: dict[str, Synced],
         written: dict[str, int],
-        kept: set[str],
+        wrote: set[str],
     ) -> None:
-        """Do `edit`, then record what it left (`plan.state_after`)."""
+        """Do `edit`, then record what it left (`plan.state_after`); `wrote` are the
+        GUIDs of the notes this sync adds or updates."""
         ...
 
     def afterwards(self, leftover: tuple[tuple[int, int], ...]) -> list[str]:
@@ -115,10 +116,17 @@ def sync(
     if not target.deletes_cards:
         leftover, todo = todo.empty_cards, dataclasses.replace(todo, empty_cards=())
     lines = describe(todo, config)
-    if guarded(len(todo.delete), len(held)) and not (options.yes or options.dry_run):
+    studied = reviewed_losses(todo, held, deck, config)
+    lines += studied
+    stop = []
+    if guarded(len(todo.delete), len(held)):
+        stop.append(f"delete {len(todo.delete)} of the {len(held)} notes it made")
+    if studied:
+        stop.append(f"delete {len(studied)} cards you have studied (their reviews go too)")
+    if stop and not (options.yes or options.dry_run):
         lines.append(
-            f"stopped: this sync would delete {len(todo.delete)} of the {len(held)} notes "
-            "it made; nothing was changed. Check the list above, then sync again with --yes"
+            f"stopped: this sync would {' and '.join(stop)}; nothing was changed. "
+            "Check the list above, then sync again with --yes"
         )
         return SyncResult(False, tuple(lines), built.diagnostics, todo)
     if options.dry_run:
@@ -127,11 +135,11 @@ def sync(
     if todo.is_empty:
         lines.append("nothing to do")
     else:
-        kept = {f.guid for f in todo.conflicts}
+        wrote = {f.guid for f in (*todo.add, *todo.update)}
         try:
             with tempfile.TemporaryDirectory() as tmp:
                 edit = edit_for(config, deck, todo, held, Path(tmp))
-                target.change(edit, guids, synced, written, kept)
+                target.change(edit, guids, synced, written, wrote)
         except CollectionBusy:
             return busy(target)
         lines.append(f"synced {target.label}")
@@ -140,6 +148,27 @@ def sync(
         # The collection now holds none of the removed facts: stop reminding.
         build(dataclasses.replace(deck_config, forget_removed=True), now=now)
     return SyncResult(True, tuple(lines), built.diagnostics, todo, changed=not todo.is_empty)
+
+
+def reviewed_losses(
+    todo: Plan, held: dict[str, InCollection], deck: Deck, config: BuildConfig
+) -> list[str]:
+    """A line for each studied card the plan deletes: a removed fact's note takes all its
+    cards, a removed cloze deletion one. Counted in cards, not notes, so regrouping a
+    table's clozes cannot delete a term's reviews without asking."""
+    lines = []
+    for guid in todo.delete:
+        for ord_ in held[guid].reviewed:
+            lines.append(f"  studied  card {ord_ + 1} of the removed fact's note ({guid})")
+    by_note = {n.note_id: (guid, n) for guid, n in held.items()}
+    facts = {f.guid: f for f in deck.facts}
+    for note_id, ord_ in todo.empty_cards:
+        guid, note = by_note[note_id]
+        if ord_ in note.reviewed:
+            fact = facts.get(guid)
+            where = f"{display_path(config.notes / fact.path)}:{fact.line}" if fact else guid
+            lines.append(f"  studied  cloze c{ord_ + 1} of {where}, no longer in the note")
+    return lines
 
 
 def guarded(deleting: int, owned: int) -> bool:

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..publish import write_atomic
 from .collection import CollectionBusy
-from .plan import Edit, InCollection, Synced, state_after
+from .plan import Edit, InCollection, Synced, content_digest, state_after
 
 VERSION = 6
 OUR_NOTES = '"Source:*<!--exporter:*"'
@@ -73,19 +73,29 @@ class AnkiConnect:
         wanted = set(guids)
         infos = self.invoke("notesInfo", notes=self.invoke("findNotes", query=OUR_NOTES))
         cards = [c for info in infos for c in info.get("cards", [])]
-        ords = {c["cardId"]: c["ord"] for c in self.invoke("cardsInfo", cards=cards)}
+        about = {c["cardId"]: c for c in self.invoke("cardsInfo", cards=cards)}
         held = {}
         for info in infos:
             m = GUID_MARK.search(info["fields"].get("Source", {}).get("value", ""))
             if m and m.group(1) in wanted:
-                card_ords = tuple(sorted(ords[c] for c in info.get("cards", [])))
-                held[m.group(1)] = InCollection(info["noteId"], int(info["mod"]), card_ords)
+                mine = sorted((about[c] for c in info.get("cards", [])), key=lambda c: c["ord"])
+                fields = sorted(info["fields"].values(), key=lambda f: f["order"])
+                held[m.group(1)] = InCollection(
+                    info["noteId"],
+                    int(info["mod"]),
+                    tuple(c["ord"] for c in mine),
+                    content_digest([f["value"] for f in fields], info.get("tags", [])),
+                    tuple(c["ord"] for c in mine if c.get("reps") or c.get("type")),
+                )
         return held
 
     def synced_state(self) -> dict[str, Synced]:
         try:
             data = json.loads(self.state_file.read_text(encoding="utf-8"))
-            return {str(g): Synced(int(v[0]), int(v[1])) for g, v in data.items()}
+            return {
+                str(g): Synced(int(v[0]), int(v[1]), str(v[2]) if len(v) > 2 else "")
+                for g, v in data.items()
+            }
         except (OSError, ValueError, TypeError, IndexError, AttributeError):
             return {}
 
@@ -95,7 +105,7 @@ class AnkiConnect:
         guids: Iterable[str],
         synced: dict[str, Synced],
         written: dict[str, int],
-        kept: set[str],
+        wrote: set[str],
     ) -> None:
         if edit.package is not None:
             self.invoke("importPackage", path=str(edit.package.resolve()))
@@ -114,9 +124,9 @@ class AnkiConnect:
                 self.invoke("changeDeck", cards=info.get("cards", []), deck=u.deck)
         if edit.delete:
             self.invoke("deleteNotes", notes=list(edit.delete))
-        state = state_after(self.our_notes(guids), synced, written, kept)
+        state = state_after(self.our_notes(guids), synced, written, wrote)
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
-        data = {g: [s.mod, s.written] for g, s in sorted(state.items())}
+        data = {g: [s.mod, s.written, s.digest] for g, s in sorted(state.items())}
         write_atomic(self.state_file, json.dumps(data, indent=1).encode())
 
     deletes_cards = False

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .plan import Edit, InCollection, Synced, state_after
+from .plan import Edit, InCollection, Synced, content_digest, state_after
 
 STATE_KEY = "exporter-sync"
 
@@ -45,10 +45,21 @@ def opened(path: Path) -> Iterator[Any]:
 def our_notes(col: Any, guids: Iterable[str]) -> dict[str, InCollection]:
     wanted = set(guids)
     held: dict[str, InCollection] = {}
-    for note_id, guid, mod in col.db.all("select id, guid, mod from notes"):
+    for note_id, guid, mod, flds, tags in col.db.all("select id, guid, mod, flds, tags from notes"):
         if guid in wanted:
-            ords = tuple(col.db.list("select ord from cards where nid = ? order by ord", note_id))
-            held[guid] = InCollection(note_id, mod, ords)
+            cards = col.db.all(
+                "select ord, (type != 0 or reps > 0 or exists "
+                "(select 1 from revlog where cid = cards.id)) from cards where nid = ? "
+                "order by ord",
+                note_id,
+            )
+            held[guid] = InCollection(
+                note_id,
+                mod,
+                tuple(o for o, _ in cards),
+                content_digest(flds.split("\x1f"), tags.split()),
+                tuple(o for o, studied in cards if studied),
+            )
     return held
 
 
@@ -59,7 +70,8 @@ def synced_state(col: Any) -> dict[str, Synced]:
     out = {}
     for guid, value in state.items():
         with contextlib.suppress(TypeError, ValueError, IndexError):
-            out[str(guid)] = Synced(int(value[0]), int(value[1]))
+            digest = str(value[2]) if len(value) > 2 else ""
+            out[str(guid)] = Synced(int(value[0]), int(value[1]), digest)
     return out
 
 
@@ -104,7 +116,7 @@ def remove(col: Any, note_ids: list[int], cards: list[tuple[int, int]]) -> None:
 
 
 def remember(col: Any, state: dict[str, Synced]) -> None:
-    col.set_config(STATE_KEY, {g: [s.mod, s.written] for g, s in sorted(state.items())})
+    col.set_config(STATE_KEY, {g: [s.mod, s.written, s.digest] for g, s in sorted(state.items())})
 
 
 @contextlib.contextmanager
@@ -157,7 +169,7 @@ class LocalCollection:
         guids: Iterable[str],
         synced: dict[str, Synced],
         written: dict[str, int],
-        kept: set[str],
+        wrote: set[str],
     ) -> None:
         """Everything in one go, on a backed-up collection."""
         with backed_up(self.path), opened(self.path) as col:
@@ -168,7 +180,7 @@ class LocalCollection:
             for u in edit.updates:
                 update(col, u.note_id, list(u.fields), u.tags, u.deck)
             remove(col, list(edit.delete), list(edit.empty_cards))
-            remember(col, state_after(our_notes(col, guids), synced, written, kept))
+            remember(col, state_after(our_notes(col, guids), synced, written, wrote))
 
     deletes_cards = True
 

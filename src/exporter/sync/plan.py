@@ -1,13 +1,18 @@
 """What a sync will do, decided before the collection is touched: pure data in, a plan out.
 
 Only notes whose GUIDs are in the lock are ever considered: a note the user made by hand
-is never read, changed or deleted. The collection remembers, per note, the modification
-time it had right after the last sync; a note whose time moved since was edited in Anki.
+is never read, changed or deleted. The collection remembers, per note, a digest of the
+fields and tags the last sync wrote; a note whose content differs from it was edited in
+Anki, whenever that happened (a modification time, kept in whole seconds, misses an edit
+made in the same second as the sync). The record moves only to what a sync itself wrote,
+so an edit made in Anki stays visible to every later sync until it is overwritten on
+purpose.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,15 +26,33 @@ class InCollection:
     note_id: int
     mod: int
     card_ords: tuple[int, ...] = ()
+    digest: str = ""  # `content_digest` of its fields and tags
+    reviewed: tuple[int, ...] = ()  # the ords of its cards that have been studied
 
 
 @dataclass(frozen=True)
 class Synced:
-    """A note as the last sync left it: its time in the collection, and the time the
-    deck gave the fact it came from."""
+    """A note as the last sync left it: its time in the collection, the time the deck
+    gave the fact it came from, and the digest of the fields and tags it wrote (empty in
+    records from before digests were kept)."""
 
     mod: int
     written: int
+    digest: str = ""
+
+
+def content_digest(fields: Iterable[str], tags: Iterable[str]) -> str:
+    """What an edit in Anki changes: the fields in order and the set of tags."""
+    text = "\x1f".join(fields) + "\x1e" + " ".join(sorted(tags))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def edited_in_anki(note: InCollection, last: Synced) -> bool:
+    """Whether the note differs from what the last sync left: by content where the
+    record has a digest, else (an old record) by modification time."""
+    if last.digest and note.digest:
+        return note.digest != last.digest
+    return note.mod != last.mod
 
 
 @dataclass(frozen=True)
@@ -68,7 +91,7 @@ def plan(
             ours_changed, theirs_changed = written[fact.guid] > note.mod, False
         else:
             ours_changed = written[fact.guid] != last.written
-            theirs_changed = note.mod != last.mod
+            theirs_changed = edited_in_anki(note, last)
         if ours_changed and theirs_changed and not overwrite:
             conflicts.append(fact)
             continue
@@ -109,12 +132,25 @@ def state_after(
     after: Mapping[str, InCollection],
     synced: Mapping[str, Synced],
     written: Mapping[str, int],
-    kept: set[str],
+    wrote: set[str],
 ) -> dict[str, Synced]:
-    """What this sync leaves of each note, for the next one to compare with. A kept
-    conflict keeps its old record: the next sync still sees the edit made in Anki."""
-    return {
-        guid: synced[guid] if guid in kept and guid in synced else Synced(note.mod, written[guid])
-        for guid, note in after.items()
-        if guid in written
-    }
+    """What this sync leaves of each note, for the next one to compare with. A note this
+    sync wrote (`wrote`: added or updated) is recorded as it now is. Any other note keeps
+    its old record, so an edit made in Anki (a kept conflict, or one made since) stays
+    visible; only a note that provably still holds what was written (an old record whose
+    time has not moved, or a never-synced note whose time is the deck's own) gets a
+    record of its content."""
+    state: dict[str, Synced] = {}
+    for guid, note in after.items():
+        if guid not in written:
+            continue
+        last = synced.get(guid)
+        if guid in wrote:
+            state[guid] = Synced(note.mod, written[guid], note.digest)
+        elif last is not None and not last.digest and note.mod == last.mod:
+            state[guid] = Synced(last.mod, last.written, note.digest)
+        elif last is not None:
+            state[guid] = last
+        elif note.mod == written[guid]:
+            state[guid] = Synced(note.mod, written[guid], note.digest)
+    return state

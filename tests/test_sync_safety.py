@@ -1,0 +1,142 @@
+"""Issue 24: syncs that lost a review or an edit, each replayed against a real collection
+file made with the `anki` library."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from .conftest import write_note
+from .test_sync import answer, edit, open_collection, run_sync, snapshot_collection
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    notes = tmp_path / "notes"
+    write_note(notes, "a.md", "# Geography\n\n- Capital of France :: Paris\n")
+    target = tmp_path / "collection.anki2"
+    open_collection(target).close()
+    return notes, target
+
+
+def back_of_france(target) -> str:
+    col = open_collection(target)
+    try:
+        (nid,) = col.find_notes('"Front:Capital of France"')
+        return col.get_note(nid)["Back"]
+    finally:
+        col.close()
+
+
+def edit_in_anki(target, back: str) -> None:
+    col = open_collection(target)
+    (nid,) = col.find_notes('"Front:Capital of France"')
+    note = col.get_note(nid)
+    note["Back"] = back
+    col.update_note(note)
+    col.close()
+
+
+def test_an_anki_edit_survives_an_unrelated_sync_and_a_later_note_edit(project):
+    notes, target = project
+    assert run_sync(notes, target).exit_code == 0
+    edit_in_anki(target, "Paris (on the Seine)")  # the same second as the sync, too
+
+    edit(notes / "a.md", "Paris\n", "Paris\n- Capital of Spain :: Madrid\n")
+    unrelated = run_sync(notes, target)
+    assert unrelated.exit_code == 0, unrelated.output
+    assert "1 to add, 0 to update" in unrelated.output
+
+    edit(notes / "a.md", ":: Paris\n", ":: Paris.\n")
+    later = run_sync(notes, target)
+    assert later.exit_code == 0, later.output
+    assert "1 edited in Anki" in later.output and "kept     " in later.output
+    assert back_of_france(target) == "Paris (on the Seine)"
+
+    forced = run_sync(notes, target, "--overwrite")
+    assert forced.exit_code == 0, forced.output
+    assert back_of_france(target) == "Paris."
+    assert "nothing to do" in run_sync(notes, target).output
+
+
+def test_an_edit_in_the_same_second_as_the_sync_is_seen(project):
+    notes, target = project
+    assert run_sync(notes, target).exit_code == 0
+    col = open_collection(target)
+    (nid,) = col.find_notes('"Front:Capital of France"')
+    mod = col.db.scalar("select mod from notes where id = ?", nid)
+    note = col.get_note(nid)
+    note["Back"] = "Paris!"
+    col.update_note(note)
+    col.db.execute("update notes set mod = ? where id = ?", mod, nid)  # same second
+    col.close()
+    edit(notes / "a.md", ":: Paris\n", ":: Paris, France\n")
+    result = run_sync(notes, target)
+    assert "1 edited in Anki" in result.output, result.output
+    assert back_of_france(target) == "Paris!"
+
+
+def test_regrouping_studied_cloze_cells_asks_before_deleting_their_cards(project):
+    notes, target = project
+    rows = "".join(f"| state {i} | {{{{c{i}::capital {i}}}}} |\n" for i in range(1, 16))
+    write_note(notes, "table.md", "# States\n\n| state | capital |\n| --- | --- |\n" + rows)
+    assert run_sync(notes, target).exit_code == 0
+    col = open_collection(target)
+    for i in range(1, 16):
+        answer(col, f'"Text:*capital {i}*" card:{i}')
+    col.close()
+    before = snapshot_collection(target)
+
+    text = (notes / "table.md").read_text()
+    for i in range(1, 16):
+        text = text.replace(f"{{{{c{i}::", "{{c1::")
+    (notes / "table.md").write_text(text)
+    asked = run_sync(notes, target)
+    assert asked.exit_code == 1, asked.output
+    assert "14 empty cloze cards to delete" in asked.output
+    assert "delete 14 cards you have studied" in asked.output
+    assert asked.output.count("  studied  cloze c") == 14
+    assert snapshot_collection(target) == before
+
+    agreed = run_sync(notes, target, "--yes")
+    assert agreed.exit_code == 0, agreed.output
+    col = open_collection(target)
+    assert col.card_count() == 2  # France and the one card of the table
+    col.close()
+
+
+def test_notes_in_a_symlinked_folder_are_followed_not_deleted(project, tmp_path):
+    notes, target = project
+    write_note(notes, "geo/g.md", "# Rivers\n\n- Longest river :: Ganga\n")
+    assert run_sync(notes, target).exit_code == 0
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.rename(notes / "geo", shared / "geo")
+    os.symlink("../shared/geo", notes / "geo")
+    result = run_sync(notes, target)
+    assert result.exit_code == 0, result.output
+    assert "0 to delete" in result.output and "nothing to do" in result.output
+    edit(shared / "geo" / "g.md", ":: Ganga", ":: the Ganga")  # seen through the link
+    edited = run_sync(notes, target)
+    assert "0 to add, 1 to update, 0 to delete" in edited.output, edited.output
+
+    os.symlink("..", notes / "geo" / "loop")  # a loop back to notes/ is read once
+    looped = run_sync(notes, target)
+    assert looped.exit_code == 0 and "0 to delete" in looped.output, looped.output
+
+
+def test_a_link_that_cannot_be_followed_stops_every_deletion(project, tmp_path):
+    notes, target = project
+    write_note(notes, "geo/g.md", "# Rivers\n\n- Longest river :: Ganga\n")
+    assert run_sync(notes, target).exit_code == 0
+    before = snapshot_collection(target)
+    (notes / "geo" / "g.md").unlink()
+    (notes / "geo").rmdir()
+    os.symlink(tmp_path / "gone", notes / "geo")
+    result = run_sync(notes, target)
+    assert result.exit_code == 1, result.output
+    assert "cannot follow this link" in result.output
+    assert "nothing was synced" in result.output
+    assert snapshot_collection(target) == before
