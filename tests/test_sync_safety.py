@@ -140,3 +140,71 @@ def test_a_link_that_cannot_be_followed_stops_every_deletion(project, tmp_path):
     assert "cannot follow this link" in result.output
     assert "nothing was synced" in result.output
     assert snapshot_collection(target) == before
+
+
+def test_a_mistyped_collection_path_is_an_error_unless_create(project, tmp_path):
+    notes, _ = project
+    result = run_sync(notes, tmp_path / "colection.anki2")
+    assert result.exit_code == 2 and "does not exist" in result.output, result.output
+    assert "--create" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "colection.anki2").exists()
+    made = run_sync(notes, tmp_path / "colection.anki2", "--create")
+    assert made.exit_code == 0 and "1 to add" in made.output, made.output
+
+
+def test_a_dry_run_writes_nothing_to_an_old_schema_collection(project):
+    notes, target = project
+    col = open_collection(target)
+    col.close(downgrade=True)  # schema 11, as an old Anki left it
+    before = target.read_bytes()
+    result = run_sync(notes, target, "--dry-run")
+    assert result.exit_code == 0 and "1 to add" in result.output, result.output
+    assert target.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda p: p.write_text("not a collection"), "not an Anki collection"),
+        (lambda p: p.mkdir(), "is a directory"),
+    ],
+)
+def test_a_collection_that_cannot_be_opened_says_why(project, tmp_path, make, says):
+    notes, _ = project
+    bad = tmp_path / "bad.anki2"
+    make(bad)
+    result = run_sync(notes, bad)
+    assert result.exit_code != 0 and says in result.output, result.output
+    assert "Anki has it open" not in result.output and "Traceback" not in result.output
+
+
+def test_a_collection_from_a_newer_anki_says_so(project, tmp_path):
+    import sqlite3
+
+    notes, target = project
+    db = sqlite3.connect(target)
+    db.execute("update col set ver = 99")
+    db.commit()
+    db.close()
+    result = run_sync(notes, target)
+    assert result.exit_code == 1 and "newer Anki" in result.output, result.output
+
+
+@pytest.mark.parametrize("count", ["0", "-1"])
+def test_weak_count_must_be_positive(project, count):
+    from click.testing import CliRunner
+
+    from exporter.cli import main
+
+    notes, target = project
+    result = CliRunner().invoke(
+        main, ["weak", "--notes", str(notes), "--collection", str(target), "--count", count]
+    )
+    assert result.exit_code == 2 and "--count" in result.output, result.output
+
+
+def test_files_written_atomically_are_readable_by_others(tmp_path):
+    from exporter.publish import write_atomic
+
+    write_atomic(tmp_path / "notes-weak.pdf", b"%PDF")
+    assert (tmp_path / "notes-weak.pdf").stat().st_mode & 0o777 == 0o644

@@ -353,6 +353,7 @@ def collection_file(path: Path | None, profile: str | None, command: str) -> Pat
 @click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
 @click.option("--overwrite", is_flag=True, help="Replace notes edited in Anki since the last sync.")
 @click.option("--yes", is_flag=True, help="Delete even when many notes would go.")
+@click.option("--create", is_flag=True, help="Make the --collection file if it does not exist.")
 def sync_command(
     notes: Path,
     strict: bool,
@@ -362,6 +363,7 @@ def sync_command(
     dry_run: bool,
     overwrite: bool,
     yes: bool,
+    create: bool,
 ) -> None:
     """Make an Anki collection match the notes: add, update, delete; reviews stay."""
     from .sync import SyncOptions, Target, sync
@@ -373,7 +375,14 @@ def sync_command(
 
         target: Target = AnkiConnect(anki_connect, config.out / ".cache" / "anki-connect.json")
     else:
-        target = LocalCollection(collection_file(collection_path, profile, "sync"))
+        path = collection_file(collection_path, profile, "sync")
+        if not path.exists() and not (create and not dry_run):
+            raise click.UsageError(
+                f"{display_path(path)} does not exist — check the path, or add --create "
+                "to make a new collection there"
+                + (" (a dry run never makes one)" if create else "")
+            )
+        target = LocalCollection(path, read_only=dry_run)
     options = SyncOptions(target, dry_run=dry_run, overwrite=overwrite, yes=yes)
     result = sync(config, options)
     print_diagnostics(result.diagnostics)
@@ -393,19 +402,25 @@ def sync_command(
     help="An Anki collection file (collection.anki2); it is only read.",
 )
 @click.option("--profile", help="An Anki profile's name: its collection in Anki's data folder.")
-@click.option("--count", default=50, show_default=True, help="How many facts.")
+@click.option(
+    "--count",
+    default=50,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many facts (1 or more).",
+)
 def weak_command(
     notes: Path, out: Path, collection_path: Path | None, profile: str | None, count: int
 ) -> None:
     """Print the facts you forget most, from your Anki reviews, as a sheet."""
-    from .sync.collection import CollectionBusy
+    from .sync.collection import CollectionBusy, CollectionUnreadable
     from .sync.weak import weak_sheet
 
     target = collection_file(collection_path, profile, "weak")
     config = BuildConfig(notes=notes, out=out)
     try:
         path, found = weak_sheet(config, target, count, out)
-    except CollectionBusy as exc:
+    except (CollectionBusy, CollectionUnreadable) as exc:
         raise click.ClickException(f"cannot read {display_path(target)}: {exc}") from exc
     if not found:
         click.echo("no fact of these notes has been reviewed and forgotten yet; no sheet written")

@@ -153,6 +153,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     two writers never share a temporary name."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o644)  # as every output is: mkstemp's 0600 hid sheets from others
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)

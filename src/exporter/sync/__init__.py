@@ -31,7 +31,7 @@ from ..diagnostics import Diagnostic
 from ..model import Deck, Fact
 from ..pipeline import build, examine
 from ..sources import display_path
-from .collection import CollectionBusy
+from .collection import CollectionBusy, CollectionUnreadable
 from .plan import Edit, InCollection, Plan, Synced, Update, plan
 
 GUARD_COUNT = 10
@@ -111,6 +111,8 @@ def sync(
         held, synced = target.read(guids)
     except CollectionBusy:
         return busy(target)
+    except CollectionUnreadable as exc:
+        return SyncResult(False, (f"cannot open {target.label}: {exc}; nothing was changed",))
     todo = plan(deck.facts, written, removed, held, synced, options.overwrite)
     leftover: tuple[tuple[int, int], ...] = ()
     if not target.deletes_cards:
@@ -142,6 +144,8 @@ def sync(
                 target.change(edit, guids, synced, written, wrote)
         except CollectionBusy:
             return busy(target)
+        except CollectionUnreadable as exc:
+            return SyncResult(False, (f"cannot open {target.label}: {exc}; nothing was changed",))
         lines.append(f"synced {target.label}")
     lines += target.afterwards(leftover)
     if identity.pending_removals(lock, config.scope):

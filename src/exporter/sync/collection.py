@@ -26,20 +26,69 @@ class CollectionBusy(Exception):
     Anki is not running."""
 
 
+class CollectionUnreadable(Exception):
+    """The file is not a collection this library can open: its message says what is
+    wrong with it and what to do."""
+
+
+def open_problem(path: Path, exc: Exception) -> Exception:
+    """What a failure to open `path` means: Anki holding it (`CollectionBusy`), or the
+    file itself (`CollectionUnreadable`, saying which of the usual things it is)."""
+    text = str(exc)
+    if "already open" in text:
+        return CollectionBusy(text)
+    if "FileTooNew" in text:
+        why = (
+            "it was saved by a newer Anki than this tool's anki library reads — "
+            "upgrade the library: pip install -U anki"
+        )
+    elif "NotADatabase" in text:
+        why = "it is not an Anki collection (not an SQLite database) — check the path"
+    elif "CannotOpen" in text or "readonly" in text.lower() or "ReadOnly" in text:
+        why = "it cannot be opened for writing — check its permissions and its folder's"
+    else:
+        why = text
+    return CollectionUnreadable(why)
+
+
 @contextlib.contextmanager
 def opened(path: Path) -> Iterator[Any]:
-    """The collection, closed afterwards; `CollectionBusy` when Anki holds it."""
+    """The collection, closed afterwards; `CollectionBusy` when Anki holds it,
+    `CollectionUnreadable` when the file is no collection this library can open."""
     from anki.collection import Collection
     from anki.errors import DBError
 
+    if path.is_dir():
+        raise CollectionUnreadable("it is a folder — give the collection.anki2 file inside it")
+    if not path.parent.is_dir():
+        raise CollectionUnreadable(f"its folder {path.parent} does not exist — check the path")
     try:
         col = Collection(str(path))
     except DBError as exc:
-        raise CollectionBusy(str(exc)) from exc
+        raise open_problem(path, exc) from exc
     try:
         yield col
     finally:
         col.close()
+
+
+@contextlib.contextmanager
+def copied(path: Path) -> Iterator[Path]:
+    """A copy of the collection (and its write-ahead log) in a temporary folder: opening
+    it may upgrade or write it, and the original stays as it was."""
+    if path.is_dir() or not path.exists():
+        raise CollectionUnreadable(
+            "it is a folder — give the collection.anki2 file inside it"
+            if path.is_dir()
+            else "it does not exist — check the path"
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "collection.anki2"
+        shutil.copy2(path, copy)
+        wal = Path(f"{path}-wal")
+        if wal.exists():
+            shutil.copy2(wal, Path(f"{copy}-wal"))
+        yield copy
 
 
 def our_notes(col: Any, guids: Iterable[str]) -> dict[str, InCollection]:
@@ -145,6 +194,7 @@ class LocalCollection:
     """A collection file, changed with the `anki` library while Anki is closed."""
 
     path: Path
+    read_only: bool = False  # a dry run: read a copy, so not even an upgrade is written
 
     @property
     def label(self) -> str:
@@ -160,6 +210,9 @@ class LocalCollection:
         )
 
     def read(self, guids: Iterable[str]) -> tuple[dict[str, InCollection], dict[str, Synced]]:
+        if self.read_only:
+            with copied(self.path) as copy, opened(copy) as col:
+                return our_notes(col, guids), synced_state(col)
         with opened(self.path) as col:
             return our_notes(col, guids), synced_state(col)
 

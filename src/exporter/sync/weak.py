@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,14 +76,8 @@ def weak_sheet(config: BuildConfig, target: Path, count: int, out: Path) -> tupl
 
     deck, _ = resolved(config, lambda: int(time.time()))
     guids = {f.guid for f in deck.facts}
-    with tempfile.TemporaryDirectory() as tmp:
-        copy = Path(tmp) / "collection.anki2"
-        shutil.copy2(target, copy)
-        wal = Path(f"{target}-wal")
-        if wal.exists():
-            shutil.copy2(wal, Path(f"{copy}-wal"))
-        with collection.opened(copy) as col:
-            found = weaknesses(col, guids, time.time())
+    with collection.copied(target) as copy, collection.opened(copy) as col:
+        found = weaknesses(col, guids, time.time())
     chosen = sorted(found, key=lambda g: (-found[g].score, -found[g].forgotten, g))[:count]
     weak = subset(deck, set(chosen))
     remarks = {
