@@ -208,3 +208,93 @@ def test_files_written_atomically_are_readable_by_others(tmp_path):
 
     write_atomic(tmp_path / "notes-weak.pdf", b"%PDF")
     assert (tmp_path / "notes-weak.pdf").stat().st_mode & 0o777 == 0o644
+
+
+def notes_of(target) -> list[tuple]:
+    """(note id, note type name, first field, card ords) of every note."""
+    col = open_collection(target)
+    try:
+        out = []
+        for nid in sorted(col.find_notes("")):
+            note = col.get_note(nid)
+            ords = col.db.list("select ord from cards where nid = ? order by ord", nid)
+            out.append((nid, note.note_type()["name"], note.fields[0], ords))
+        return out
+    finally:
+        col.close()
+
+
+def test_a_change_of_kind_changes_the_note_type_in_place(project):
+    notes, target = project
+    write_note(notes, "b.md", "# Words\n\n- KABIL ::: Khanij Bidesh India Ltd\n")
+    assert run_sync(notes, target).exit_code == 0
+    ((nid, kind, _, ords),) = [n for n in notes_of(target) if n[2] == "KABIL"]
+    assert kind == "Exporter Basic (and reversed card)" and ords == [0, 1]
+    col = open_collection(target)
+    first = answer(col, '"Front:KABIL" card:1')
+    col.close()
+
+    edit(notes / "b.md", "KABIL ::: Khanij", "KABIL :: Khanij")  # reversed → basic
+    result = run_sync(notes, target)
+    assert result.exit_code == 0, result.output
+    assert "now basic: the note changes type in place; card 2 goes" in result.output
+    assert (nid, "Exporter Basic", "KABIL", [0]) in notes_of(target)
+    col = open_collection(target)
+    assert col.get_card(first).reps == 1  # the studied card kept its history
+    col.close()
+
+    edit(notes / "b.md", "- KABIL :: Khanij Bidesh India Ltd", "- {{KABIL}} is Khanij Bidesh")
+    to_cloze = run_sync(notes, target)
+    assert to_cloze.exit_code == 0, to_cloze.output
+    assert "now cloze" in to_cloze.output
+    (changed,) = [n for n in notes_of(target) if n[0] == nid]
+    assert changed[1:] == ("Exporter Cloze", "{{c1::KABIL}} is Khanij Bidesh", [0])
+    col = open_collection(target)
+    assert col.get_card(first).reps == 1
+    (cid,) = col.find_cards(f"nid:{nid}")
+    assert "KABIL" in col.get_card(cid).answer() and "No cloze" not in col.get_card(cid).answer()
+    col.close()
+
+    edit(notes / "b.md", "- {{KABIL}} is Khanij Bidesh", "- KABIL ::: Khanij Bidesh")
+    back = run_sync(notes, target)
+    assert back.exit_code == 0, back.output
+    (changed,) = [n for n in notes_of(target) if n[0] == nid]
+    assert changed[1:] == ("Exporter Basic (and reversed card)", "KABIL", [0, 1])
+
+
+def test_fields_are_written_by_name_in_a_reordered_note_type(project):
+    notes, target = project
+    assert run_sync(notes, target).exit_code == 0
+    col = open_collection(target)
+    model = col.models.by_name("Exporter Basic")
+    col.models.reposition_field(model, model["flds"][1], 0)  # Back first
+    col.models.update_dict(model)
+    col.close()
+    edit(notes / "a.md", ":: Paris\n", ":: Paris, France\n")
+    result = run_sync(notes, target)
+    assert result.exit_code == 0, result.output
+    col = open_collection(target)
+    (nid,) = col.find_notes('"Front:Capital of France"')
+    note = col.get_note(nid)
+    assert (note["Front"], note["Back"]) == ("Capital of France", "Paris, France")
+    col.close()
+
+
+def test_a_note_type_missing_a_field_is_a_clear_error_and_nothing_changes(project):
+    notes, target = project
+    assert run_sync(notes, target).exit_code == 0
+    col = open_collection(target)
+    model = col.models.by_name("Exporter Basic")
+    col.models.remove_field(model, model["flds"][2])  # Context
+    col.models.update_dict(model)
+    col.close()
+    before = snapshot_collection(target)
+    edit(notes / "a.md", ":: Paris\n", ":: Paris, France\n")
+    result = run_sync(notes, target, "--overwrite")
+    assert result.exit_code == 1, result.output
+    assert "has no field 'Context'" in result.output and "Manage Note Types" in result.output
+    assert "Traceback" not in result.output
+    assert snapshot_collection(target) == before
+    col = open_collection(target)
+    assert not [m for m in col.models.all_names_and_ids() if m.name.endswith("+")]
+    col.close()

@@ -99,19 +99,33 @@ def card_css(styles: Path) -> str:
     )
 
 
+# Each kind's note type in the collection: its id and the fields it owns, in order.
+NOTE_TYPES: dict[Kind, tuple[int, tuple[str, ...]]] = {
+    Kind.BASIC: (BASIC_ID, tuple(FRONT_BACK_FIELDS)),
+    Kind.LONG: (BASIC_ID, tuple(FRONT_BACK_FIELDS)),
+    Kind.REVERSED: (REVERSED_ID, tuple(FRONT_BACK_FIELDS)),
+    Kind.CLOZE: (CLOZE_ID, tuple(CLOZE_FIELDS)),
+}
+NOTE_TYPE_NAMES = {
+    BASIC_ID: "Exporter Basic",
+    REVERSED_ID: "Exporter Basic (and reversed card)",
+    CLOZE_ID: "Exporter Cloze",
+}
+
+
 def note_types(css: str):
     import genanki
 
     basic = genanki.Model(
         BASIC_ID,
-        "Exporter Basic",
+        NOTE_TYPE_NAMES[BASIC_ID],
         fields=[{"name": n} for n in FRONT_BACK_FIELDS],
         templates=[{"name": "Card 1", **_front_back("Front", "Back")}],
         css=css,
     )
     reversed_ = genanki.Model(
         REVERSED_ID,
-        "Exporter Basic (and reversed card)",
+        NOTE_TYPE_NAMES[REVERSED_ID],
         fields=[{"name": n} for n in FRONT_BACK_FIELDS],
         templates=[
             {"name": "Card 1", **_front_back("Front", "Back")},
@@ -121,7 +135,7 @@ def note_types(css: str):
     )
     cloze = genanki.Model(
         CLOZE_ID,
-        "Exporter Cloze",
+        NOTE_TYPE_NAMES[CLOZE_ID],
         fields=[{"name": n} for n in CLOZE_FIELDS],
         templates=[
             {

@@ -32,7 +32,7 @@ from ..model import Deck, Fact
 from ..pipeline import build, examine
 from ..sources import display_path
 from .collection import CollectionBusy, CollectionUnreadable
-from .plan import Edit, InCollection, Plan, Synced, Update, plan
+from .plan import Edit, InCollection, NoteTypeProblem, Plan, Synced, Update, plan
 
 GUARD_COUNT = 10
 GUARD_SHARE = 0.1
@@ -113,12 +113,15 @@ def sync(
         return busy(target)
     except CollectionUnreadable as exc:
         return SyncResult(False, (f"cannot open {target.label}: {exc}; nothing was changed",))
+    except NoteTypeProblem as exc:
+        return SyncResult(False, (f"cannot sync {target.label}: {exc}",))
     todo = plan(deck.facts, written, removed, held, synced, options.overwrite)
     leftover: tuple[tuple[int, int], ...] = ()
     if not target.deletes_cards:
         leftover, todo = todo.empty_cards, dataclasses.replace(todo, empty_cards=())
-    lines = describe(todo, config)
-    studied = reviewed_losses(todo, held, deck, config)
+    todo, kinds, gone = kind_changes(todo, held)
+    lines = describe(todo, config) + kinds
+    studied = reviewed_losses(todo, held, deck, config) + gone
     lines += studied
     stop = []
     if guarded(len(todo.delete), len(held)):
@@ -146,12 +149,43 @@ def sync(
             return busy(target)
         except CollectionUnreadable as exc:
             return SyncResult(False, (f"cannot open {target.label}: {exc}; nothing was changed",))
+        except NoteTypeProblem as exc:
+            return SyncResult(False, (f"cannot sync {target.label}: {exc}",))
         lines.append(f"synced {target.label}")
     lines += target.afterwards(leftover)
     if identity.pending_removals(lock, config.scope):
         # The collection now holds none of the removed facts: stop reminding.
         build(dataclasses.replace(deck_config, forget_removed=True), now=now)
     return SyncResult(True, tuple(lines), built.diagnostics, todo, changed=not todo.is_empty)
+
+
+def kind_changes(todo: Plan, held: dict[str, InCollection]) -> tuple[Plan, list[str], list[str]]:
+    """Updated facts whose kind changed (`:::` ↔ `::` ↔ cloze): their notes change note
+    type in place, keeping the note and the cards the new type still has. The plan less
+    those notes' empty cards (the change itself removes them); a line for each change
+    naming the cards that go; a line for each of those that was studied."""
+    from ..exporters.anki import NOTE_TYPES, card_ords
+
+    lines, studied, changed = [], [], set()
+    for fact in todo.update:
+        note = held[fact.guid]
+        notetype = NOTE_TYPES[fact.kind][0]
+        if not note.notetype or note.notetype == notetype:
+            continue
+        changed.add(note.note_id)
+        going = sorted(set(note.card_ords) - set(card_ords(fact)))
+        cards = ", ".join(f"card {o + 1}" for o in going) if going else "no card"
+        lines.append(
+            f"  kind     {fact.path}:{fact.line}  {fact.plain_question} — now "
+            f"{fact.kind.value}: the note changes type in place; {cards} goes"
+        )
+        studied += [
+            f"  studied  card {o + 1} of {fact.path}:{fact.line}, which its new kind lacks"
+            for o in going
+            if o in note.reviewed
+        ]
+    empty = tuple(c for c in todo.empty_cards if c[0] not in changed)
+    return dataclasses.replace(todo, empty_cards=empty), lines, studied
 
 
 def reviewed_losses(
@@ -194,13 +228,20 @@ def edit_for(
 ) -> Edit:
     """The plan as a target's work: new notes through Anki's own import (note types,
     decks, media; updated ones ride along only for their media), the rest note by note."""
-    from ..exporters.anki import fields_for
+    from ..exporters.anki import NOTE_TYPES, fields_for
 
     changing = {f.guid for f in (*todo.add, *todo.update)}
     package = write_package(config, subset(deck, changing), folder) if changing else None
     notes = {note.path: note for note in deck.notes}
     updates = tuple(
-        Update(held[f.guid].note_id, tuple(fields_for(f, notes[f.path])), f.tags, f.deck)
+        Update(
+            held[f.guid].note_id,
+            tuple(fields_for(f, notes[f.path])),
+            f.tags,
+            f.deck,
+            NOTE_TYPES[f.kind][1],
+            NOTE_TYPES[f.kind][0],
+        )
         for f in todo.update
     )
     updated_notes = {f.path for f in todo.update}

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..publish import write_atomic
 from .collection import CollectionBusy
-from .plan import Edit, InCollection, Synced, content_digest, state_after
+from .plan import Edit, InCollection, NoteTypeProblem, Synced, content_digest, state_after
 
 VERSION = 6
 OUR_NOTES = '"Source:*<!--exporter:*"'
@@ -79,12 +79,13 @@ class AnkiConnect:
             m = GUID_MARK.search(info["fields"].get("Source", {}).get("value", ""))
             if m and m.group(1) in wanted:
                 mine = sorted((about[c] for c in info.get("cards", [])), key=lambda c: c["ord"])
-                fields = sorted(info["fields"].values(), key=lambda f: f["order"])
                 held[m.group(1)] = InCollection(
                     info["noteId"],
                     int(info["mod"]),
                     tuple(c["ord"] for c in mine),
-                    content_digest([f["value"] for f in fields], info.get("tags", [])),
+                    content_digest(
+                        {k: f["value"] for k, f in info["fields"].items()}, info.get("tags", [])
+                    ),
                     tuple(c["ord"] for c in mine if c.get("reps") or c.get("type")),
                 )
         return held
@@ -107,18 +108,23 @@ class AnkiConnect:
         written: dict[str, int],
         wrote: set[str],
     ) -> None:
+        infos = self.invoke("notesInfo", notes=[u.note_id for u in edit.updates])
+        for u, info in zip(edit.updates, infos, strict=True):
+            lacking = [n for n in u.names if n not in info["fields"]]
+            if lacking:  # before anything is changed
+                raise NoteTypeProblem(
+                    f"the note type '{info.get('modelName')}' has no field "
+                    f"{', '.join(repr(n) for n in lacking)}; nothing was changed — in Anki, "
+                    "Tools › Manage Note Types › Fields: add or rename the field back, "
+                    "then sync again"
+                )
         if edit.package is not None:
             self.invoke("importPackage", path=str(edit.package.resolve()))
         for name, path in edit.media:
             self.invoke("storeMediaFile", filename=name, path=str(Path(path).resolve()))
         if edit.updates:
-            infos = self.invoke("notesInfo", notes=[u.note_id for u in edit.updates])
-            names = {
-                info["noteId"]: sorted(info["fields"], key=lambda n: info["fields"][n]["order"])
-                for info in infos
-            }
             for u, info in zip(edit.updates, infos, strict=True):
-                fields = dict(zip(names[u.note_id], u.fields, strict=True))
+                fields = dict(zip(u.names, u.fields, strict=True))  # by name, not position
                 note = {"id": u.note_id, "fields": fields, "tags": list(u.tags)}
                 self.invoke("updateNote", note=note)
                 self.invoke("changeDeck", cards=info.get("cards", []), deck=u.deck)

@@ -16,7 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .plan import Edit, InCollection, Synced, content_digest, state_after
+from .plan import (
+    Edit,
+    InCollection,
+    NoteTypeProblem,
+    Synced,
+    Update,
+    content_digest,
+    state_after,
+)
 
 STATE_KEY = "exporter-sync"
 
@@ -94,7 +102,10 @@ def copied(path: Path) -> Iterator[Path]:
 def our_notes(col: Any, guids: Iterable[str]) -> dict[str, InCollection]:
     wanted = set(guids)
     held: dict[str, InCollection] = {}
-    for note_id, guid, mod, flds, tags in col.db.all("select id, guid, mod, flds, tags from notes"):
+    names: dict[int, list[str]] = {}
+    for note_id, guid, mod, flds, tags, mid in col.db.all(
+        "select id, guid, mod, flds, tags, mid from notes"
+    ):
         if guid in wanted:
             cards = col.db.all(
                 "select ord, (type != 0 or reps > 0 or exists "
@@ -106,10 +117,45 @@ def our_notes(col: Any, guids: Iterable[str]) -> dict[str, InCollection]:
                 note_id,
                 mod,
                 tuple(o for o, _ in cards),
-                content_digest(flds.split("\x1f"), tags.split()),
+                content_digest(
+                    dict(zip(field_names(col, mid, names), flds.split("\x1f"), strict=False)),
+                    tags.split(),
+                ),
                 tuple(o for o, studied in cards if studied),
+                mid,
             )
     return held
+
+
+def field_names(col: Any, notetype: int, known: dict[int, list[str]]) -> list[str]:
+    """A note type's field names in order, looked up once a read."""
+    if notetype not in known:
+        model = col.models.get(notetype)
+        known[notetype] = [f["name"] for f in model["flds"]] if model else []
+    return known[notetype]
+
+
+def check_note_types(col: Any) -> None:
+    """Our note types as Anki now has them must still hold every field we write (by
+    name: a reordered field is fine). Anki's import would otherwise clone the note type
+    ("Exporter Basic+") and an update would have nowhere to write."""
+    from ..exporters.anki import NOTE_TYPE_NAMES, NOTE_TYPES
+
+    owned = {notetype: names for notetype, names in NOTE_TYPES.values()}
+    for notetype, names in sorted(owned.items()):
+        model = col.models.get(notetype)
+        if model is None:
+            continue
+        has = [f["name"] for f in model["flds"]]
+        lacking = [n for n in names if n not in has]
+        if lacking:
+            raise NoteTypeProblem(
+                f"the note type '{model['name']}' (made as '{NOTE_TYPE_NAMES[notetype]}') "
+                f"has no field {', '.join(repr(n) for n in lacking)}; its fields are "
+                f"{', '.join(repr(n) for n in has)}; nothing was changed — in Anki, "
+                "Tools › Manage Note Types › Fields: add or rename the field back, "
+                "then sync again"
+            )
 
 
 def synced_state(col: Any) -> dict[str, Synced]:
@@ -139,18 +185,31 @@ def import_package(col: Any, package: Path) -> None:
     col.import_anki_package(ImportAnkiPackageRequest(package_path=str(package), options=options))
 
 
-def update(col: Any, note_id: int, fields: list[str], tags: tuple[str, ...], deck: str) -> None:
-    """One note made to match its fact: fields, tags and deck; its cards, scheduling and
-    review history stay as they are."""
-    note = col.get_note(note_id)
-    for i, value in enumerate(fields):
-        note.fields[i] = value
-    note.tags = list(tags)
+def update(col: Any, u: Update) -> None:
+    """One note made to match its fact: fields by name, tags and deck, in the note type
+    of the fact's kind (changed in place, which keeps the note and the cards the new
+    type still has); its cards' scheduling and review history stay as they are."""
+    note = col.get_note(u.note_id)
+    if u.notetype and note.mid != u.notetype:
+        change_note_type(col, u.note_id, note.mid, u.notetype)
+        note = col.get_note(u.note_id)
+    for name, value in zip(u.names, u.fields, strict=True):
+        note[name] = value
+    note.tags = list(u.tags)
     col.update_note(note)
-    deck_id = col.decks.id(deck)
+    deck_id = col.decks.id(u.deck)
     moved = [c for c in note.card_ids() if col.get_card(c).did != deck_id]
     if moved:
         col.set_deck(moved, deck_id)
+
+
+def change_note_type(col: Any, note_id: int, old: int, new: int) -> None:
+    """Anki's own Change Note Type, with its default maps: fields and card templates by
+    name, else by position; a template the new type lacks takes its cards with it."""
+    info = col.models.change_notetype_info(old_notetype_id=old, new_notetype_id=new)
+    request = info.input
+    request.note_ids.extend([note_id])
+    col.models.change_notetype_of_notes(request)
 
 
 def remove(col: Any, note_ids: list[int], cards: list[tuple[int, int]]) -> None:
@@ -212,8 +271,10 @@ class LocalCollection:
     def read(self, guids: Iterable[str]) -> tuple[dict[str, InCollection], dict[str, Synced]]:
         if self.read_only:
             with copied(self.path) as copy, opened(copy) as col:
+                check_note_types(col)
                 return our_notes(col, guids), synced_state(col)
         with opened(self.path) as col:
+            check_note_types(col)
             return our_notes(col, guids), synced_state(col)
 
     def change(
@@ -231,7 +292,7 @@ class LocalCollection:
             for name, path in edit.media:
                 col.media.write_data(name, Path(path).read_bytes())
             for u in edit.updates:
-                update(col, u.note_id, list(u.fields), u.tags, u.deck)
+                update(col, u)
             remove(col, list(edit.delete), list(edit.empty_cards))
             remember(col, state_after(our_notes(col, guids), synced, written, wrote))
 

@@ -28,6 +28,7 @@ class InCollection:
     card_ords: tuple[int, ...] = ()
     digest: str = ""  # `content_digest` of its fields and tags
     reviewed: tuple[int, ...] = ()  # the ords of its cards that have been studied
+    notetype: int = 0  # its note type's id
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,11 @@ class Synced:
     digest: str = ""
 
 
-def content_digest(fields: Iterable[str], tags: Iterable[str]) -> str:
-    """What an edit in Anki changes: the fields in order and the set of tags."""
-    text = "\x1f".join(fields) + "\x1e" + " ".join(sorted(tags))
+def content_digest(fields: Mapping[str, str], tags: Iterable[str]) -> str:
+    """What an edit in Anki changes: each field's value by its name (reordering a note
+    type's fields edits no note) and the set of tags."""
+    text = "\x1f".join(f"{k}\x1d{v}" for k, v in sorted(fields.items()))
+    text += "\x1e" + " ".join(sorted(tags))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
@@ -104,14 +107,22 @@ def plan(
     return Plan(tuple(add), tuple(update), tuple(conflicts), delete, tuple(sorted(empty)))
 
 
+class NoteTypeProblem(Exception):
+    """One of our note types was edited in Anki so that a sync cannot write its notes:
+    the message names the note type, what is wrong, and what to do."""
+
+
 @dataclass(frozen=True)
 class Update:
-    """One of our notes made to match its fact."""
+    """One of our notes made to match its fact: `fields` by `names`, in the note type
+    `notetype` (changed in place when the fact's kind changed)."""
 
     note_id: int
     fields: tuple[str, ...]
     tags: tuple[str, ...]
     deck: str
+    names: tuple[str, ...] = ()
+    notetype: int = 0
 
 
 @dataclass(frozen=True)
