@@ -18,6 +18,7 @@ from exporter.cli import main
 from exporter.config import BuildConfig
 from exporter.sync import SyncOptions, sync
 from exporter.sync.collection import LocalCollection
+from exporter.sync.journal import Journal
 
 from .conftest import copy_fixture, write_note
 
@@ -218,9 +219,12 @@ def test_a_sync_that_fails_half_way_leaves_the_collection_as_it_was(setup, monke
         raise RuntimeError("the disk filled up")
 
     monkeypatch.setattr("exporter.sync.collection.remove", broken)
+    config = BuildConfig(notes=notes)
+    journal = Journal(notes.parent / "journal", config.out / ".backup")
     with pytest.raises(RuntimeError):
-        sync(BuildConfig(notes=notes), SyncOptions(LocalCollection(target)))
+        sync(config, SyncOptions(LocalCollection(target, journal)))
     assert snapshot_collection(target) == before
+    assert not journal.path.exists()
 
 
 def test_many_deletions_stop_and_ask(setup):

@@ -4,10 +4,11 @@ file made with the `anki` library."""
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 
-from .conftest import write_note
+from .conftest import FIXTURES, write_note
 from .test_sync import answer, edit, open_collection, run_sync, snapshot_collection
 
 
@@ -298,3 +299,128 @@ def test_a_note_type_missing_a_field_is_a_clear_error_and_nothing_changes(projec
     col = open_collection(target)
     assert not [m for m in col.models.all_names_and_ids() if m.name.endswith("+")]
     col.close()
+
+
+KILLER = """
+import os, signal, sys
+import exporter.sync.collection as c
+point, after = sys.argv.pop(1), int(sys.argv.pop(1))
+seen = [0]
+
+def kill_after(real):
+    def wrapped(*args, **kwargs):
+        result = real(*args, **kwargs)
+        seen[0] += 1
+        if seen[0] >= after:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return result
+    return wrapped
+
+if point == "media":
+    import anki.collection
+    import anki.media
+    anki.media.MediaManager.write_data = kill_after(anki.media.MediaManager.write_data)
+else:
+    setattr(c, point, kill_after(getattr(c, point)))
+from exporter.cli import main
+main()
+"""
+
+
+@pytest.mark.parametrize(
+    ("point", "after"),
+    [("update", 2), ("remove", 1), ("media", 1), ("import_package", 1)],
+)
+def test_a_sync_killed_at_any_point_is_rolled_back_by_the_next(project, tmp_path, point, after):
+    import subprocess
+    import sys
+
+    notes, target = project
+    write_note(
+        notes,
+        "b.md",
+        "# More\n\n- Capital of Spain :: Madrid\n- Capital of Peru :: Lima\n"
+        "- Capital of Chad :: N'Djamena\n",
+    )
+    assert run_sync(notes, target).exit_code == 0
+    col = open_collection(target)
+    answer(col, '"Front:Capital of France"')
+    col.close()
+    before = snapshot_collection(target)
+
+    text = (notes / "b.md").read_text()
+    text = text.replace(":: Madrid", ":: Madrid!").replace(":: Lima", ":: Lima!")
+    text = text.replace("- Capital of Chad :: N'Djamena\n", "")
+    shutil.copy(FIXTURES / "sound" / "spanish" / "audio" / "hola.wav", notes / "hello.wav")
+    text += "- Hello [sound:hello.wav] :: hola\n"
+    (notes / "b.md").write_text(text)
+
+    killed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            KILLER,
+            point,
+            str(after),
+            "sync",
+            "--notes",
+            str(notes),
+            "--collection",
+            str(target),
+            "--yes",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert killed.returncode == -9, killed.stdout + killed.stderr
+    journal = tmp_path / "notes.lock.json.sync-journal"
+    assert journal.exists()
+    assert (tmp_path / "dist" / ".backup" / "collection.anki2").exists()
+
+    again = run_sync(notes, target, "--yes")
+    assert again.exit_code == 0, again.output
+    assert "rolled back a sync interrupted at" in again.output
+    assert "dist/.backup/collection.anki2" in again.output
+    assert "0 edited in Anki" in again.output
+    assert not journal.exists()
+    after_sync = snapshot_collection(target)
+    assert after_sync["revlog"] == before["revlog"]
+    assert "nothing to do" in run_sync(notes, target).output
+
+
+def test_a_rollback_never_undoes_reviews_made_after_the_kill(project, tmp_path):
+    import subprocess
+    import sys
+
+    notes, target = project
+    assert run_sync(notes, target).exit_code == 0
+    edit(notes / "a.md", ":: Paris\n", ":: Paris!\n")
+    killed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            KILLER,
+            "update",
+            "1",
+            "sync",
+            "--notes",
+            str(notes),
+            "--collection",
+            str(target),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert killed.returncode == -9
+    col = open_collection(target)
+    answer(col, '"Front:Capital of France"')
+    col.close()
+    reviewed = snapshot_collection(target)
+    result = run_sync(notes, target)
+    assert result.exit_code == 1, result.output
+    assert "reviewed since, so it was not rolled back" in result.output
+    assert snapshot_collection(target) == reviewed

@@ -368,6 +368,7 @@ def sync_command(
     """Make an Anki collection match the notes: add, update, delete; reviews stay."""
     from .sync import SyncOptions, Target, sync
     from .sync.collection import LocalCollection
+    from .sync.journal import Journal
 
     config = BuildConfig(notes=notes, strict=strict)
     if anki_connect:
@@ -382,7 +383,11 @@ def sync_command(
                 "to make a new collection there"
                 + (" (a dry run never makes one)" if create else "")
             )
-        target = LocalCollection(path, read_only=dry_run)
+        journal = Journal(
+            config.lock_path.with_name(config.lock_path.name + ".sync-journal"),
+            config.out / ".backup",
+        )
+        target = LocalCollection(path, journal, read_only=dry_run)
     options = SyncOptions(target, dry_run=dry_run, overwrite=overwrite, yes=yes)
     result = sync(config, options)
     print_diagnostics(result.diagnostics)

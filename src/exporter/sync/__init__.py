@@ -32,7 +32,7 @@ from ..model import Deck, Fact
 from ..pipeline import build, examine
 from ..sources import display_path
 from .collection import CollectionBusy, CollectionUnreadable
-from .plan import Edit, InCollection, NoteTypeProblem, Plan, Synced, Update, plan
+from .plan import Edit, InCollection, Plan, Refused, Synced, Update, plan
 
 GUARD_COUNT = 10
 GUARD_SHARE = 0.1
@@ -64,9 +64,14 @@ class Target(Protocol):
         synced: dict[str, Synced],
         written: dict[str, int],
         wrote: set[str],
-    ) -> None:
+    ) -> list[str]:
         """Do `edit`, then record what it left (`plan.state_after`); `wrote` are the
-        GUIDs of the notes this sync adds or updates."""
+        GUIDs of the notes this sync adds or updates. Lines to print (where the backup
+        is)."""
+        ...
+
+    def recover(self) -> list[str]:
+        """Finish or roll back a sync that was killed half way; lines to print."""
         ...
 
     def afterwards(self, leftover: tuple[tuple[int, int], ...]) -> list[str]:
@@ -108,19 +113,20 @@ def sync(
     target = options.target
     guids = [e.guid for e in lock.entries]
     try:
+        recovered = target.recover()
         held, synced = target.read(guids)
     except CollectionBusy:
         return busy(target)
     except CollectionUnreadable as exc:
         return SyncResult(False, (f"cannot open {target.label}: {exc}; nothing was changed",))
-    except NoteTypeProblem as exc:
+    except Refused as exc:
         return SyncResult(False, (f"cannot sync {target.label}: {exc}",))
     todo = plan(deck.facts, written, removed, held, synced, options.overwrite)
     leftover: tuple[tuple[int, int], ...] = ()
     if not target.deletes_cards:
         leftover, todo = todo.empty_cards, dataclasses.replace(todo, empty_cards=())
     todo, kinds, gone = kind_changes(todo, held)
-    lines = describe(todo, config) + kinds
+    lines = recovered + describe(todo, config) + kinds
     studied = reviewed_losses(todo, held, deck, config) + gone
     lines += studied
     stop = []
@@ -144,14 +150,15 @@ def sync(
         try:
             with tempfile.TemporaryDirectory() as tmp:
                 edit = edit_for(config, deck, todo, held, Path(tmp))
-                target.change(edit, guids, synced, written, wrote)
+                done = target.change(edit, guids, synced, written, wrote)
         except CollectionBusy:
             return busy(target)
         except CollectionUnreadable as exc:
             return SyncResult(False, (f"cannot open {target.label}: {exc}; nothing was changed",))
-        except NoteTypeProblem as exc:
+        except Refused as exc:
             return SyncResult(False, (f"cannot sync {target.label}: {exc}",))
         lines.append(f"synced {target.label}")
+        lines += done
     lines += target.afterwards(leftover)
     if identity.pending_removals(lock, config.scope):
         # The collection now holds none of the removed facts: stop reminding.

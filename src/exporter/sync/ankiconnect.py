@@ -107,7 +107,7 @@ class AnkiConnect:
         synced: dict[str, Synced],
         written: dict[str, int],
         wrote: set[str],
-    ) -> None:
+    ) -> list[str]:
         infos = self.invoke("notesInfo", notes=[u.note_id for u in edit.updates])
         for u, info in zip(edit.updates, infos, strict=True):
             lacking = [n for n in u.names if n not in info["fields"]]
@@ -134,6 +134,12 @@ class AnkiConnect:
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
         data = {g: [s.mod, s.written, s.digest] for g, s in sorted(state.items())}
         write_atomic(self.state_file, json.dumps(data, indent=1).encode())
+        return []
+
+    def recover(self) -> list[str]:
+        """Changes through AnkiConnect are made live, one call at a time: there is no
+        file to roll back, and the next sync finishes what a killed one left."""
+        return []
 
     deletes_cards = False
 

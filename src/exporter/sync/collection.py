@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .journal import Journal
 from .plan import (
     Edit,
     InCollection,
@@ -227,32 +228,12 @@ def remember(col: Any, state: dict[str, Synced]) -> None:
     col.set_config(STATE_KEY, {g: [s.mod, s.written, s.digest] for g, s in sorted(state.items())})
 
 
-@contextlib.contextmanager
-def backed_up(path: Path) -> Iterator[None]:
-    """A copy of the collection file (and its write-ahead log) taken first, and put back
-    if the block fails, so a failed sync leaves the collection exactly as it was."""
-    with tempfile.TemporaryDirectory() as tmp:
-        copies = []
-        for suffix in ("", "-wal"):
-            original = Path(f"{path}{suffix}")
-            if original.exists():
-                copy = Path(tmp) / original.name
-                shutil.copy2(original, copy)
-                copies.append((copy, original))
-        try:
-            yield
-        except BaseException:
-            Path(f"{path}-wal").unlink(missing_ok=True)
-            for copy, original in copies:
-                shutil.copy2(copy, original)
-            raise
-
-
 @dataclass(frozen=True)
 class LocalCollection:
     """A collection file, changed with the `anki` library while Anki is closed."""
 
     path: Path
+    journal: Journal
     read_only: bool = False  # a dry run: read a copy, so not even an upgrade is written
 
     @property
@@ -284,9 +265,9 @@ class LocalCollection:
         synced: dict[str, Synced],
         written: dict[str, int],
         wrote: set[str],
-    ) -> None:
-        """Everything in one go, on a backed-up collection."""
-        with backed_up(self.path), opened(self.path) as col:
+    ) -> list[str]:
+        """Everything in one go, on a backed-up, journalled collection."""
+        with self.journal.around(self.path) as backup, opened(self.path) as col:
             if edit.package is not None:
                 import_package(col, edit.package)
             for name, path in edit.media:
@@ -295,6 +276,12 @@ class LocalCollection:
                 update(col, u)
             remove(col, list(edit.delete), list(edit.empty_cards))
             remember(col, state_after(our_notes(col, guids), synced, written, wrote))
+        from ..sources import display_path
+
+        return [f"the collection as it was before this sync: {display_path(backup)}"]
+
+    def recover(self) -> list[str]:
+        return [] if self.read_only else self.journal.recover(self.path)
 
     deletes_cards = True
 

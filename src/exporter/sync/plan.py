@@ -107,7 +107,12 @@ def plan(
     return Plan(tuple(add), tuple(update), tuple(conflicts), delete, tuple(sorted(empty)))
 
 
-class NoteTypeProblem(Exception):
+class Refused(Exception):
+    """The target cannot be synced as it is now: the message says why and what to do;
+    nothing was changed."""
+
+
+class NoteTypeProblem(Refused):
     """One of our note types was edited in Anki so that a sync cannot write its notes:
     the message names the note type, what is wrong, and what to do."""
 
