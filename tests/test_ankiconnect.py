@@ -161,3 +161,74 @@ def test_no_anki_running_is_a_clear_error(tmp_path, monkeypatch):
     result = sync_through("http://127.0.0.1:9", notes)  # the discard port: nothing listens
     assert result.exit_code == 1
     assert "no answer from AnkiConnect; nothing was changed" in result.output
+
+
+def test_a_copy_made_in_anki_is_reported_and_never_taken_for_ours(
+    tmp_path, monkeypatch, anki_connect
+):
+    monkeypatch.chdir(tmp_path)
+    url, fake = anki_connect
+    notes = copy_fixture("kinds", tmp_path)
+    assert sync_through(url, notes).exit_code == 0
+    (nid,) = fake.findNotes('"Front:Capital of France"')
+    original = fake.col.get_note(nid)
+    copy = fake.col.new_note(original.note_type())  # Anki's "Create Copy": same fields
+    for i, value in enumerate(original.fields):
+        copy.fields[i] = value
+    fake.col.add_note(copy, fake.col.get_card(original.card_ids()[0]).did)
+
+    general = notes / "general.md"
+    general.write_text(general.read_text().replace(":: Paris", ":: Paris, France"))
+    edited = sync_through(url, notes)
+    assert edited.exit_code == 0, edited.output
+    assert f"copy     note {copy.id} is a copy made in Anki" in edited.output
+    assert "0 edited in Anki" in edited.output
+    assert fake.col.get_note(nid)["Back"] == "Paris, France"
+    assert fake.col.get_note(copy.id)["Back"] == "Paris"
+
+    general.write_text(
+        general.read_text().replace("- Capital of France :: Paris, France #geo\n", "")
+    )
+    removed = sync_through(url, notes)
+    assert removed.exit_code == 0, removed.output
+    assert "1 to delete" in removed.output, removed.output
+    assert not fake.findNotes(f"nid:{nid}")
+    assert fake.findNotes(f"nid:{copy.id}") == [copy.id]  # the copy is the person's
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (b"<html><body>Welcome</body></html>", "not JSON"),
+        (b"[1, 2]", "list JSON that is not AnkiConnect's"),
+        (b'{"result": null, "error": "collection is not available"}', "AnkiConnect refused"),
+    ],
+)
+def test_a_reply_that_is_not_ankiconnects_answer_is_one_line(tmp_path, monkeypatch, body, says):
+    monkeypatch.chdir(tmp_path)
+    notes = copy_fixture("kinds", tmp_path)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        host, port = server.server_address
+        result = sync_through(f"http://{host}:{port}", notes)
+    finally:
+        server.shutdown()
+        thread.join(10)
+    assert result.exit_code == 1, result.output
+    assert says in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output

@@ -199,6 +199,20 @@ def main(ctx: click.Context) -> None:
         ctx.invoke(build_command)
 
 
+@contextlib.contextmanager
+def unwritable_outputs() -> Iterator[None]:
+    """An output folder that cannot be written is one line with what to do, not a
+    traceback; the command's own guarantees leave everything as it was."""
+    try:
+        yield
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        raise click.ClickException(
+            f"cannot write the outputs:{where}: {exc.strerror or exc}; nothing was "
+            "changed — check the output folder's permissions and free space"
+        ) from exc
+
+
 @main.command("build")
 @notes_option
 @out_option
@@ -242,15 +256,8 @@ def build_command(
         forget_removed=forget_removed,
         paper=paper,
     )
-    with progress_line() as progress:
-        try:
-            result = build(config, progress, on_wait=lambda m: click.echo(m, err=True))
-        except OSError as exc:
-            where = f" {exc.filename}" if exc.filename else ""
-            raise click.ClickException(
-                f"cannot write the outputs:{where}: {exc.strerror or exc}; nothing was "
-                "changed — check the output folder's permissions and free space"
-            ) from exc
+    with progress_line() as progress, unwritable_outputs():
+        result = build(config, progress, on_wait=lambda m: click.echo(m, err=True))
     print_result(result, config)
     if not result.ok:
         sys.exit(1)
@@ -389,7 +396,8 @@ def sync_command(
         )
         target = LocalCollection(path, journal, read_only=dry_run)
     options = SyncOptions(target, dry_run=dry_run, overwrite=overwrite, yes=yes)
-    result = sync(config, options)
+    with unwritable_outputs():
+        result = sync(config, options)
     print_diagnostics(result.diagnostics)
     for line in result.lines:
         click.echo(printable(line))

@@ -126,7 +126,7 @@ def sync(
     if not target.deletes_cards:
         leftover, todo = todo.empty_cards, dataclasses.replace(todo, empty_cards=())
     todo, kinds, gone = kind_changes(todo, held)
-    lines = recovered + describe(todo, config) + kinds
+    lines = recovered + describe(todo, config) + kinds + copies(held, deck, config)
     studied = reviewed_losses(todo, held, deck, config) + gone
     lines += studied
     stop = []
@@ -193,6 +193,20 @@ def kind_changes(todo: Plan, held: dict[str, InCollection]) -> tuple[Plan, list[
         ]
     empty = tuple(c for c in todo.empty_cards if c[0] not in changed)
     return dataclasses.replace(todo, empty_cards=empty), lines, studied
+
+
+def copies(held: dict[str, InCollection], deck: Deck, config: BuildConfig) -> list[str]:
+    """A line for each note that carries one of our marks but is a copy made in Anki."""
+    facts = {f.guid: f for f in deck.facts}
+    lines = []
+    for guid, note in sorted(held.items()):
+        fact = facts.get(guid)
+        where = f"{display_path(config.notes / fact.path)}:{fact.line}" if fact else guid
+        lines += [
+            f"  copy     note {copy} is a copy made in Anki of {where}'s note: left alone"
+            for copy in note.copies
+        ]
+    return lines
 
 
 def reviewed_losses(

@@ -17,14 +17,22 @@ import json
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..publish import write_atomic
 from .collection import CollectionBusy
-from .plan import Edit, InCollection, NoteTypeProblem, Synced, content_digest, state_after
+from .plan import (
+    Edit,
+    InCollection,
+    NoteTypeProblem,
+    Refused,
+    Synced,
+    content_digest,
+    state_after,
+)
 
 VERSION = 6
 OUR_NOTES = '"Source:*<!--exporter:*"'
@@ -32,8 +40,8 @@ GUID_MARK = re.compile(r"<!--exporter:([A-Za-z0-9]+)-->")
 TIMEOUT = 60
 
 
-class AnkiConnectError(Exception):
-    """AnkiConnect answered with an error."""
+class AnkiConnectError(Refused):
+    """AnkiConnect answered with an error, or with something that is not its answer."""
 
 
 @dataclass(frozen=True)
@@ -59,42 +67,81 @@ class AnkiConnect:
         )
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-                answer = json.loads(response.read().decode("utf-8"))
+                body = response.read()
+        except urllib.error.HTTPError as exc:
+            raise AnkiConnectError(
+                f"{self.url} answered {action} with HTTP {exc.code} {exc.reason} — is it "
+                "AnkiConnect? (its default is http://127.0.0.1:8765)"
+            ) from exc
         except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
             raise CollectionBusy(str(exc)) from exc
-        if not isinstance(answer, dict) or answer.get("error"):
-            raise AnkiConnectError(f"AnkiConnect {action}: {answer.get('error')}")
-        return answer.get("result")
+        try:
+            answer = json.loads(body.decode("utf-8"))
+        except ValueError as exc:
+            raise AnkiConnectError(
+                f"{self.url} answered {action} with something that is not JSON "
+                f"({body[:40]!r}) — is it AnkiConnect? (its default is http://127.0.0.1:8765)"
+            ) from exc
+        if not isinstance(answer, dict) or not {"result", "error"} <= answer.keys():
+            raise AnkiConnectError(
+                f"{self.url} answered {action} with {type(answer).__name__} JSON that is not "
+                f"AnkiConnect's {{result, error}} — update AnkiConnect (API version {VERSION})"
+            )
+        if answer["error"]:
+            raise AnkiConnectError(
+                f"AnkiConnect refused {action}: {answer['error']} — what was done before it "
+                "stays; fix the cause in Anki and sync again to finish"
+            )
+        return answer["result"]
 
     def read(self, guids: Iterable[str]) -> tuple[dict[str, InCollection], dict[str, Synced]]:
-        return self.our_notes(guids), self.synced_state()
+        synced = self.synced_state()
+        return self.our_notes(guids, synced), synced
 
-    def our_notes(self, guids: Iterable[str]) -> dict[str, InCollection]:
+    def our_notes(
+        self, guids: Iterable[str], synced: Mapping[str, Synced]
+    ) -> dict[str, InCollection]:
+        """Our notes by the GUID in their Source field's mark. "Create Copy" in Anki
+        copies the mark, so among notes sharing one, ours is the note the last sync
+        wrote (its id is recorded), else the oldest; the others are copies, reported and
+        never changed or deleted."""
         wanted = set(guids)
         infos = self.invoke("notesInfo", notes=self.invoke("findNotes", query=OUR_NOTES))
         cards = [c for info in infos for c in info.get("cards", [])]
         about = {c["cardId"]: c for c in self.invoke("cardsInfo", cards=cards)}
-        held = {}
+        marked: dict[str, list[dict]] = {}
         for info in infos:
             m = GUID_MARK.search(info["fields"].get("Source", {}).get("value", ""))
             if m and m.group(1) in wanted:
-                mine = sorted((about[c] for c in info.get("cards", [])), key=lambda c: c["ord"])
-                held[m.group(1)] = InCollection(
-                    info["noteId"],
-                    int(info["mod"]),
-                    tuple(c["ord"] for c in mine),
-                    content_digest(
-                        {k: f["value"] for k, f in info["fields"].items()}, info.get("tags", [])
-                    ),
-                    tuple(c["ord"] for c in mine if c.get("reps") or c.get("type")),
-                )
+                marked.setdefault(m.group(1), []).append(info)
+        held = {}
+        for guid, found in marked.items():
+            recorded = synced[guid].note_id if guid in synced else 0
+            found.sort(key=lambda i: (i["noteId"] != recorded, i["noteId"]))
+            info, copies = found[0], tuple(sorted(i["noteId"] for i in found[1:]))
+            mine = sorted((about[c] for c in info.get("cards", [])), key=lambda c: c["ord"])
+            held[guid] = InCollection(
+                info["noteId"],
+                int(info["mod"]),
+                tuple(c["ord"] for c in mine),
+                content_digest(
+                    {k: f["value"] for k, f in info["fields"].items()}, info.get("tags", [])
+                ),
+                tuple(c["ord"] for c in mine if c.get("reps") or c.get("type")),
+                copies=copies,
+            )
         return held
 
     def synced_state(self) -> dict[str, Synced]:
         try:
             data = json.loads(self.state_file.read_text(encoding="utf-8"))
             return {
-                str(g): Synced(int(v[0]), int(v[1]), str(v[2]) if len(v) > 2 else "")
+                str(g): Synced(
+                    int(v[0]),
+                    int(v[1]),
+                    str(v[2]) if len(v) > 2 else "",
+                    int(v[3]) if len(v) > 3 else 0,
+                )
                 for g, v in data.items()
             }
         except (OSError, ValueError, TypeError, IndexError, AttributeError):
@@ -130,9 +177,9 @@ class AnkiConnect:
                 self.invoke("changeDeck", cards=info.get("cards", []), deck=u.deck)
         if edit.delete:
             self.invoke("deleteNotes", notes=list(edit.delete))
-        state = state_after(self.our_notes(guids), synced, written, wrote)
+        state = state_after(self.our_notes(guids, synced), synced, written, wrote)
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
-        data = {g: [s.mod, s.written, s.digest] for g, s in sorted(state.items())}
+        data = {g: [s.mod, s.written, s.digest, s.note_id] for g, s in sorted(state.items())}
         write_atomic(self.state_file, json.dumps(data, indent=1).encode())
         return []
 

@@ -29,6 +29,7 @@ class InCollection:
     digest: str = ""  # `content_digest` of its fields and tags
     reviewed: tuple[int, ...] = ()  # the ords of its cards that have been studied
     notetype: int = 0  # its note type's id
+    copies: tuple[int, ...] = ()  # other notes carrying its mark: copies made in Anki
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Synced:
     mod: int
     written: int
     digest: str = ""
+    note_id: int = 0  # the note it wrote (AnkiConnect finds notes by a mark a copy shares)
 
 
 def content_digest(fields: Mapping[str, str], tags: Iterable[str]) -> str:
@@ -162,11 +164,11 @@ def state_after(
             continue
         last = synced.get(guid)
         if guid in wrote:
-            state[guid] = Synced(note.mod, written[guid], note.digest)
+            state[guid] = Synced(note.mod, written[guid], note.digest, note.note_id)
         elif last is not None and not last.digest and note.mod == last.mod:
-            state[guid] = Synced(last.mod, last.written, note.digest)
+            state[guid] = Synced(last.mod, last.written, note.digest, note.note_id)
         elif last is not None:
             state[guid] = last
         elif note.mod == written[guid]:
-            state[guid] = Synced(note.mod, written[guid], note.digest)
+            state[guid] = Synced(note.mod, written[guid], note.digest, note.note_id)
     return state
