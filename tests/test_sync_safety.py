@@ -424,3 +424,27 @@ def test_a_rollback_never_undoes_reviews_made_after_the_kill(project, tmp_path):
     assert result.exit_code == 1, result.output
     assert "reviewed since, so it was not rolled back" in result.output
     assert snapshot_collection(target) == reviewed
+
+
+def test_a_deck_renamed_in_anki_keeps_its_cards_through_later_edits(project):
+    notes, target = project
+    assert run_sync(notes, target).exit_code == 0
+    col = open_collection(target)
+    col.decks.rename(col.decks.by_name("Notes"), "Geography::Capitals")
+    col.close()
+    edit(notes / "a.md", ":: Paris\n", ":: Paris, France\n")
+    assert run_sync(notes, target).exit_code == 0
+    col = open_collection(target)
+    (cid,) = col.find_cards('"Front:Capital of France"')
+    assert col.decks.name(col.get_card(cid).did) == "Geography::Capitals"
+    assert col.decks.id_for_name("Notes") is None  # not made again
+    col.close()
+
+    (notes / "a.md").write_text(
+        "---\ndeck: World\n---\n# Geography\n\n- Capital of France :: Paris, France!\n"
+    )
+    assert run_sync(notes, target).exit_code == 0  # the notes moved it: it moves
+    col = open_collection(target)
+    (cid,) = col.find_cards('"Front:Capital of France"')
+    assert col.decks.name(col.get_card(cid).did) == "World"
+    col.close()

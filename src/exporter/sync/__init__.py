@@ -149,7 +149,7 @@ def sync(
         wrote = {f.guid for f in (*todo.add, *todo.update)}
         try:
             with tempfile.TemporaryDirectory() as tmp:
-                edit = edit_for(config, deck, todo, held, Path(tmp))
+                edit = edit_for(config, deck, todo, held, synced, Path(tmp))
                 done = target.change(edit, guids, synced, written, wrote)
         except CollectionBusy:
             return busy(target)
@@ -245,7 +245,12 @@ def resolved(config: BuildConfig, now: Callable[[], int]) -> tuple[Deck, identit
 
 
 def edit_for(
-    config: BuildConfig, deck: Deck, todo: Plan, held: dict[str, InCollection], folder: Path
+    config: BuildConfig,
+    deck: Deck,
+    todo: Plan,
+    held: dict[str, InCollection],
+    synced: dict[str, Synced],
+    folder: Path,
 ) -> Edit:
     """The plan as a target's work: new notes through Anki's own import (note types,
     decks, media; updated ones ride along only for their media), the rest note by note."""
@@ -262,6 +267,7 @@ def edit_for(
             f.deck,
             NOTE_TYPES[f.kind][1],
             NOTE_TYPES[f.kind][0],
+            move=moves(synced.get(f.guid), f.deck),
         )
         for f in todo.update
     )
@@ -270,7 +276,15 @@ def edit_for(
         sorted({(m.name, m.path) for n in deck.notes if n.path in updated_notes for m in n.media})
     )
     deleted = tuple(held[g].note_id for g in todo.delete)
-    return Edit(package, updates, deleted, todo.empty_cards, media)
+    decks = {f.guid: f.deck for f in deck.facts}
+    return Edit(package, updates, deleted, todo.empty_cards, media, decks)
+
+
+def moves(last: Synced | None, deck: str) -> bool | None:
+    """Whether an updated note's cards go to `deck` (`Update.move`)."""
+    if last is None:
+        return True
+    return None if not last.deck else last.deck != deck
 
 
 def subset(deck: Deck, guids: set[str]) -> Deck:

@@ -141,6 +141,7 @@ class AnkiConnect:
                     int(v[1]),
                     str(v[2]) if len(v) > 2 else "",
                     int(v[3]) if len(v) > 3 else 0,
+                    str(v[4]) if len(v) > 4 else "",
                 )
                 for g, v in data.items()
             }
@@ -174,12 +175,15 @@ class AnkiConnect:
                 fields = dict(zip(u.names, u.fields, strict=True))  # by name, not position
                 note = {"id": u.note_id, "fields": fields, "tags": list(u.tags)}
                 self.invoke("updateNote", note=note)
-                self.invoke("changeDeck", cards=info.get("cards", []), deck=u.deck)
+                if u.move is not False:
+                    self.invoke("changeDeck", cards=info.get("cards", []), deck=u.deck)
         if edit.delete:
             self.invoke("deleteNotes", notes=list(edit.delete))
-        state = state_after(self.our_notes(guids, synced), synced, written, wrote)
+        state = state_after(self.our_notes(guids, synced), synced, written, wrote, edit.decks)
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
-        data = {g: [s.mod, s.written, s.digest, s.note_id] for g, s in sorted(state.items())}
+        data = {
+            g: [s.mod, s.written, s.digest, s.note_id, s.deck] for g, s in sorted(state.items())
+        }
         write_atomic(self.state_file, json.dumps(data, indent=1).encode())
         return []
 

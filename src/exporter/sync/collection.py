@@ -167,7 +167,8 @@ def synced_state(col: Any) -> dict[str, Synced]:
     for guid, value in state.items():
         with contextlib.suppress(TypeError, ValueError, IndexError):
             digest = str(value[2]) if len(value) > 2 else ""
-            out[str(guid)] = Synced(int(value[0]), int(value[1]), digest)
+            deck = str(value[3]) if len(value) > 3 else ""
+            out[str(guid)] = Synced(int(value[0]), int(value[1]), digest, 0, deck)
     return out
 
 
@@ -198,6 +199,8 @@ def update(col: Any, u: Update) -> None:
         note[name] = value
     note.tags = list(u.tags)
     col.update_note(note)
+    if u.move is False or (u.move is None and col.decks.id_for_name(u.deck) is None):
+        return  # the deck is as the last sync left it, or was renamed in Anki
     deck_id = col.decks.id(u.deck)
     moved = [c for c in note.card_ids() if col.get_card(c).did != deck_id]
     if moved:
@@ -224,8 +227,19 @@ def remove(col: Any, note_ids: list[int], cards: list[tuple[int, int]]) -> None:
         col.remove_cards_and_orphaned_notes([c for c in card_ids if c])
 
 
+def drop_empty_decks(col: Any, before: set[int]) -> None:
+    """The import makes every deck the package names, also for the updated notes that
+    ride along in it; a deck this sync made that holds no card is removed again (a deck
+    renamed in Anki is not made a second time under its old name)."""
+    for deck in col.decks.all_names_and_ids():
+        if deck.id not in before and not col.decks.card_count(deck.id, include_subdecks=True):
+            col.decks.remove([deck.id])
+
+
 def remember(col: Any, state: dict[str, Synced]) -> None:
-    col.set_config(STATE_KEY, {g: [s.mod, s.written, s.digest] for g, s in sorted(state.items())})
+    col.set_config(
+        STATE_KEY, {g: [s.mod, s.written, s.digest, s.deck] for g, s in sorted(state.items())}
+    )
 
 
 @dataclass(frozen=True)
@@ -268,6 +282,7 @@ class LocalCollection:
     ) -> list[str]:
         """Everything in one go, on a backed-up, journalled collection."""
         with self.journal.around(self.path) as backup, opened(self.path) as col:
+            decks_before = {d.id for d in col.decks.all_names_and_ids()}
             if edit.package is not None:
                 import_package(col, edit.package)
             for name, path in edit.media:
@@ -275,7 +290,8 @@ class LocalCollection:
             for u in edit.updates:
                 update(col, u)
             remove(col, list(edit.delete), list(edit.empty_cards))
-            remember(col, state_after(our_notes(col, guids), synced, written, wrote))
+            drop_empty_decks(col, decks_before)
+            remember(col, state_after(our_notes(col, guids), synced, written, wrote, edit.decks))
         from ..sources import display_path
 
         return [f"the collection as it was before this sync: {display_path(backup)}"]

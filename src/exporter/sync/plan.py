@@ -42,6 +42,7 @@ class Synced:
     written: int
     digest: str = ""
     note_id: int = 0  # the note it wrote (AnkiConnect finds notes by a mark a copy shares)
+    deck: str = ""  # the deck the notes named for it then
 
 
 def content_digest(fields: Mapping[str, str], tags: Iterable[str]) -> str:
@@ -130,6 +131,10 @@ class Update:
     deck: str
     names: tuple[str, ...] = ()
     notetype: int = 0
+    # Move its cards to `deck`: True when the notes changed its deck since the last sync,
+    # False when they did not (a deck renamed or cards moved in Anki stay where the
+    # person put them), None when unknown (an old record): only into a deck that exists.
+    move: bool | None = True
 
 
 @dataclass(frozen=True)
@@ -144,6 +149,7 @@ class Edit:
     # Files the updated notes show (name in the collection, file): an import brings the
     # media of new notes only.
     media: tuple[tuple[str, str], ...] = ()
+    decks: Mapping[str, str] = field(default_factory=dict)  # each fact's deck, by GUID
 
 
 def state_after(
@@ -151,6 +157,7 @@ def state_after(
     synced: Mapping[str, Synced],
     written: Mapping[str, int],
     wrote: set[str],
+    decks: Mapping[str, str],
 ) -> dict[str, Synced]:
     """What this sync leaves of each note, for the next one to compare with. A note this
     sync wrote (`wrote`: added or updated) is recorded as it now is. Any other note keeps
@@ -164,11 +171,11 @@ def state_after(
             continue
         last = synced.get(guid)
         if guid in wrote:
-            state[guid] = Synced(note.mod, written[guid], note.digest, note.note_id)
+            state[guid] = Synced(note.mod, written[guid], note.digest, note.note_id, decks[guid])
         elif last is not None and not last.digest and note.mod == last.mod:
-            state[guid] = Synced(last.mod, last.written, note.digest, note.note_id)
+            state[guid] = Synced(last.mod, last.written, note.digest, note.note_id, decks[guid])
         elif last is not None:
             state[guid] = last
         elif note.mod == written[guid]:
-            state[guid] = Synced(note.mod, written[guid], note.digest, note.note_id)
+            state[guid] = Synced(note.mod, written[guid], note.digest, note.note_id, decks[guid])
     return state
