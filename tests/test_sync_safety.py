@@ -448,3 +448,59 @@ def test_a_deck_renamed_in_anki_keeps_its_cards_through_later_edits(project):
     (cid,) = col.find_cards('"Front:Capital of France"')
     assert col.decks.name(col.get_card(cid).did) == "World"
     col.close()
+
+
+def test_two_notes_folders_never_share_a_note(tmp_path, monkeypatch):
+    """The same `^key1`, and the same path, question and answer, in two folders synced
+    into one collection: two notes, each with its own folder's history."""
+    monkeypatch.chdir(tmp_path)
+    target = tmp_path / "collection.anki2"
+    open_collection(target).close()
+    physics = tmp_path / "physics" / "notes"
+    history = tmp_path / "history" / "notes"
+    write_note(physics, "a.md", "# P\n\n- Unit of force :: newton ^key1\n- Same :: twice\n")
+    write_note(history, "a.md", "# H\n\n- Battle of 1757 :: Plassey ^key1\n- Same :: twice\n")
+    assert run_sync(physics, target).exit_code == 0
+    col = open_collection(target)
+    answer(col, '"Front:Unit of force"')
+    col.close()
+    second = run_sync(history, target)
+    assert second.exit_code == 0, second.output
+    assert "2 to add, 0 to update" in second.output
+    col = open_collection(target)
+    assert col.note_count() == 4
+    (force,) = col.find_notes('"Front:Unit of force"')
+    assert col.get_note(force)["Back"] == "newton"
+    (cid,) = col.find_cards(f"nid:{force}")
+    assert col.get_card(cid).reps == 1
+    col.close()
+    assert "nothing to do" in run_sync(physics, target).output
+    assert "nothing to do" in run_sync(history, target).output
+
+
+def test_a_note_another_lock_synced_is_left_alone(tmp_path, monkeypatch):
+    """Locks written before lock ids shared GUIDs: the second folder's sync finds the
+    first's note under its GUID, reports it and changes nothing of it."""
+    import json
+
+    monkeypatch.chdir(tmp_path)
+    target = tmp_path / "collection.anki2"
+    open_collection(target).close()
+    physics = tmp_path / "physics" / "notes"
+    history = tmp_path / "history" / "notes"
+    write_note(physics, "a.md", "# P\n\n- Unit of force :: newton ^key1\n")
+    assert run_sync(physics, target).exit_code == 0
+    write_note(history, "a.md", "# H\n\n- Battle of 1757 :: Plassey ^key1\n")
+    lock = json.loads((tmp_path / "physics" / "notes.lock.json").read_text())
+    lock["id"] = "00ff"  # another lock, whose facts got the physics GUID
+    lock["facts"][0].update(path="a.md", question="Battle of 1757", answer="Plassey")
+    (tmp_path / "history" / "notes.lock.json").write_text(json.dumps(lock))
+    before = snapshot_collection(target)
+    result = run_sync(history, target)
+    assert result.exit_code == 0, result.output
+    assert "other    " in result.output and "another notes folder's sync" in result.output
+    assert snapshot_collection(target)["notes"] == before["notes"]
+    col = open_collection(target)
+    (nid,) = col.find_notes("")
+    assert col.get_note(nid)["Back"] == "newton"
+    col.close()

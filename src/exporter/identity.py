@@ -88,13 +88,18 @@ class LockEntry:
 
 @dataclass(frozen=True)
 class Lock:
+    """`id` names this lock among every lock whose notes meet in one Anki collection:
+    new GUIDs are salted with it, so two notes folders never make the same GUID, and a
+    sync knows which notes are this lock's. Empty in a lock written before ids were."""
+
     entries: tuple[LockEntry, ...] = ()
     stamps: Mapping[str, tuple[str, int]] = field(default_factory=dict)
+    id: str = ""
 
     def dumps(self) -> str:
         """Sorted by file and GUID, one fact a line: a note edit changes few lines."""
         facts = sorted(self.entries, key=lambda e: (e.removed, e.path, e.guid))
-        return compose(self.stamps, [entry_line(e) for e in facts])
+        return compose(self.stamps, [entry_line(e) for e in facts], self.id)
 
     @classmethod
     def loads(cls, text: str) -> Lock:
@@ -123,7 +128,10 @@ class Lock:
             if not isinstance(value, dict):
                 raise LockError(f"{where} is not an object")
             stamps[key] = (_field(value, "hash", str, where), _field(value, "mtime", int, where))
-        return cls(entries, stamps)
+        lock_id = data.get("id", "")
+        if not isinstance(lock_id, str) or not re.fullmatch(r"[0-9a-f]{0,32}", lock_id):
+            raise LockError("'id' is not a lock id (hex digits)")
+        return cls(entries, stamps, lock_id)
 
 
 def entry_line(entry: LockEntry) -> str:
@@ -131,13 +139,14 @@ def entry_line(entry: LockEntry) -> str:
     return "    " + json.dumps(entry.as_json(), ensure_ascii=False)
 
 
-def compose(stamps: Mapping[str, tuple[str, int]], lines: list[str]) -> str:
+def compose(stamps: Mapping[str, tuple[str, int]], lines: list[str], lock_id: str = "") -> str:
     """The lock file's text from its stamps and its fact lines, already in order (live
     facts by file and GUID, then removed ones the same way): `Lock.dumps`, and the
     incremental build that keeps the lines of unchanged notes (`resolved`)."""
     shown = {k: {"hash": h, "mtime": m} for k, (h, m) in sorted(stamps.items())}
+    named = {"id": lock_id} if lock_id else {}
     head = json.dumps(
-        {"about": LOCK_ABOUT, "version": LOCK_VERSION, "stamps": shown},
+        {"about": LOCK_ABOUT, "version": LOCK_VERSION, **named, "stamps": shown},
         indent=2,
         ensure_ascii=False,
     )
@@ -274,20 +283,37 @@ def content_hash(fact: Fact) -> str:
     )
 
 
-def new_guid(fact: Fact, taken: set[str]) -> str:
-    """Deterministic, so two first builds of the same notes agree."""
-    key = (
-        f"anchor:{fact.anchor}"
-        if fact.anchor
-        else (f"fact:{fact.path}:{fact.plain_question}:{fact.plain_answer}")
+def guid_key(fact: Fact) -> str:
+    """What a new GUID is made from: the pinned `^id`, else where the fact is and what
+    it says."""
+    if fact.anchor:
+        return f"anchor:{fact.anchor}"
+    return f"fact:{fact.path}:{fact.plain_question}:{fact.plain_answer}"
+
+
+def lock_id_for(lock: Lock, facts: Iterable[Fact]) -> str:
+    """The lock's id: its own, else one made from what it holds (its GUIDs, or for a
+    first build the facts), so it is the same on every machine and for every
+    build until it is written down, and differs between notes folders."""
+    if lock.id:
+        return lock.id
+    basis = sorted(e.guid for e in lock.entries) or sorted(
+        f"{f.path}:{f.plain_question}:{f.plain_answer}:{f.anchor}" for f in facts
     )
-    salt = 0
+    return hashlib.sha256("\n".join(basis).encode()).hexdigest()[:16]
+
+
+def new_guid(fact: Fact, taken: set[str], salt: str = "") -> str:
+    """Deterministic, so two first builds of the same notes agree; salted with the
+    lock's id, so the same `^id` or fact in two notes folders gets two GUIDs."""
+    key = f"{salt}:{guid_key(fact)}" if salt else guid_key(fact)
+    attempt = 0
     while True:
-        raw = hashlib.sha256(f"{key}#{salt}".encode()).digest()[:10]
+        raw = hashlib.sha256(f"{key}#{attempt}".encode()).digest()[:10]
         guid = base64.b32encode(raw).decode().rstrip("=").lower()
         if guid not in taken:
             return guid
-        salt += 1
+        attempt += 1
 
 
 def _similarity(a: str, b: str) -> float:
@@ -424,6 +450,7 @@ def resolve(
     in use beyond the lock's, which no new fact may be given (the unchanged notes an
     incremental build leaves out)."""
     facts = list(deck.facts)
+    lock_id = lock_id_for(lock, facts)
     outside = [e for e in lock.entries if not e.path.startswith(scope)]
     inside = [e for e in lock.entries if e.path.startswith(scope)]
     matched = match(facts, inside)
@@ -442,7 +469,7 @@ def resolve(
         entry = matched.get(i)
         digest = content_hash(fact)
         if entry is None:
-            guid = new_guid(fact, taken)
+            guid = new_guid(fact, taken, lock_id)
             taken.add(guid)
             mtime, status = tick(), "new"
         else:
@@ -495,7 +522,7 @@ def resolve(
     )
     stamped = {k: m for k, (_, m) in new_stamps.items()}
     new_deck = dataclasses.replace(deck, notes=notes, stamps=stamped)
-    lock_after = Lock(tuple(entries), new_stamps)
+    lock_after = Lock(tuple(entries), new_stamps, lock_id)
     report = Report(tuple(changes), tuple(stamps_changed), pending_removals(lock_after, scope))
     return new_deck, lock_after, report
 
@@ -510,7 +537,7 @@ def forget(lock: Lock, guids: set[str]) -> Lock:
         dataclasses.replace(e, gone=True) if e.removed and e.guid in guids else e
         for e in lock.entries
     )
-    return Lock(entries, lock.stamps)
+    return Lock(entries, lock.stamps, lock.id)
 
 
 MARKED_CLOZE = re.compile(r"\{\{c(\d+)::(.*?)(?:::[^{}]*)?\}\}")

@@ -72,6 +72,7 @@ class Resolution:
     pieces: tuple[Piece, ...]
     removed: tuple[LockEntry, ...]
     stamps: Mapping[str, tuple[str, int]]
+    lock_id: str
 
 
 def piece(note: Note, entries: Iterable[LockEntry]) -> Piece:
@@ -92,13 +93,16 @@ def by_file(entries: Iterable[LockEntry]) -> tuple[dict[str, list[LockEntry]], l
 
 
 def lock_text(
-    stamps: Mapping[str, tuple[str, int]], pieces: Iterable[Piece], removed: Iterable[LockEntry]
+    stamps: Mapping[str, tuple[str, int]],
+    pieces: Iterable[Piece],
+    removed: Iterable[LockEntry],
+    lock_id: str,
 ) -> str:
     """The lock file, as `Lock.dumps` writes it: live facts by file then GUID, then the
     removed ones the same way."""
     lines = [line for p in sorted(pieces, key=lambda p: p.note.path) for line in p.lines]
     lines += [entry_line(e) for e in sorted(removed, key=lambda e: (e.path, e.guid))]
-    return compose(stamps, lines)
+    return compose(stamps, lines, lock_id)
 
 
 def full(
@@ -117,13 +121,27 @@ def full(
     if scope:
         # The lock keeps other folders' facts; this build's pieces would not hold them.
         return Resolution(
-            new_deck, report, new_lock.dumps(), bool(new_lock.entries), (), (), new_lock.stamps
+            new_deck,
+            report,
+            new_lock.dumps(),
+            bool(new_lock.entries),
+            (),
+            (),
+            new_lock.stamps,
+            new_lock.id,
         )
     by_path, removed = by_file(new_lock.entries)
     pieces = tuple(piece(n, by_path.get(n.path, ())) for n in new_deck.notes)
-    text = lock_text(new_lock.stamps, pieces, removed)
+    text = lock_text(new_lock.stamps, pieces, removed, new_lock.id)
     return Resolution(
-        new_deck, report, text, bool(new_lock.entries), pieces, tuple(removed), new_lock.stamps
+        new_deck,
+        report,
+        text,
+        bool(new_lock.entries),
+        pieces,
+        tuple(removed),
+        new_lock.stamps,
+        new_lock.id,
     )
 
 
@@ -136,6 +154,7 @@ class Snapshot:
     notes: dict[str, dict[str, Any]]
     removed: tuple[LockEntry, ...]
     stamps: dict[str, tuple[str, int]]
+    lock_id: str
     kept: dict[str, Piece] = field(default_factory=dict)
 
     def note(self, path: str, key: str, parsed: ParsedNotes) -> Note | None:
@@ -179,7 +198,12 @@ class Snapshot:
         pool.extend(self.removed)
         taken = itertools.chain.from_iterable(r["guids"].split() for r in self.notes.values())
         sub, sub_lock, sub_report = identity.resolve(
-            Deck(deck.name, tuple(changed)), Lock(tuple(pool), self.stamps), now, stamps, "", taken
+            Deck(deck.name, tuple(changed)),
+            Lock(tuple(pool), self.stamps, self.lock_id),
+            now,
+            stamps,
+            "",
+            taken,
         )
         fresh = {n.path: n for n in sub.notes}
         by_path, removed = by_file(sub_lock.entries)
@@ -210,10 +234,17 @@ class Snapshot:
             sub_report.stamps_changed,
             tuple(e for e in removed if not e.gone),
         )
-        text = lock_text(sub_lock.stamps, pieces, removed)
+        text = lock_text(sub_lock.stamps, pieces, removed, self.lock_id)
         has_facts = bool(removed) or any(p.lines for p in pieces)
         return Resolution(
-            new_deck, report, text, has_facts, tuple(pieces), tuple(removed), sub_lock.stamps
+            new_deck,
+            report,
+            text,
+            has_facts,
+            tuple(pieces),
+            tuple(removed),
+            sub_lock.stamps,
+            self.lock_id,
         )
 
 
@@ -285,7 +316,7 @@ def open_snapshot(config: BuildConfig) -> Snapshot | None:
             return None
         removed = tuple(identity.entry_from_json(e, i) for i, e in enumerate(index["removed"]))
         stamps = {k: (h, m) for k, (h, m) in index["stamps"].items()}
-        return Snapshot(folder, index["notes"], removed, stamps)
+        return Snapshot(folder, index["notes"], removed, stamps, str(index["lock_id"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -313,6 +344,7 @@ def save(config: BuildConfig, resolution: Resolution, keys: Mapping[str, str]) -
         "lock": lock_digest(config),
         "removed": [e.as_json() for e in resolution.removed],
         "stamps": {k: [h, m] for k, (h, m) in resolution.stamps.items()},
+        "lock_id": resolution.lock_id,
         "notes": notes,
     }
     tmp = folder / "index.tmp"

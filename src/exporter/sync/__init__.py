@@ -53,8 +53,11 @@ class Target(Protocol):
         """Why it could not be opened and what to do, after "cannot open {label}:"."""
         ...
 
-    def read(self, guids: Iterable[str]) -> tuple[dict[str, InCollection], dict[str, Synced]]:
-        """Our notes there by GUID, and what the last sync left of each."""
+    def read(
+        self, guids: Iterable[str], owner: str
+    ) -> tuple[dict[str, InCollection], dict[str, Synced]]:
+        """Our notes there by GUID, and what this lock's (`owner`) last sync left of each;
+        a note another lock's sync wrote is marked `foreign`."""
         ...
 
     def change(
@@ -64,6 +67,7 @@ class Target(Protocol):
         synced: dict[str, Synced],
         written: dict[str, int],
         wrote: set[str],
+        owner: str,
     ) -> list[str]:
         """Do `edit`, then record what it left (`plan.state_after`); `wrote` are the
         GUIDs of the notes this sync adds or updates. Lines to print (where the backup
@@ -114,7 +118,7 @@ def sync(
     guids = [e.guid for e in lock.entries]
     try:
         recovered = target.recover()
-        held, synced = target.read(guids)
+        held, synced = target.read(guids, lock.id)
     except CollectionBusy:
         return busy(target)
     except CollectionUnreadable as exc:
@@ -150,7 +154,7 @@ def sync(
         try:
             with tempfile.TemporaryDirectory() as tmp:
                 edit = edit_for(config, deck, todo, held, synced, Path(tmp))
-                done = target.change(edit, guids, synced, written, wrote)
+                done = target.change(edit, guids, synced, written, wrote, lock.id)
         except CollectionBusy:
             return busy(target)
         except CollectionUnreadable as exc:
@@ -315,6 +319,12 @@ def describe(todo: Plan, config: BuildConfig) -> list[str]:
         f"  kept     {where(f)} — edited in Anki since the last sync; "
         "run with --overwrite to replace it with the note's version"
         for f in todo.conflicts
+    ]
+    lines += [
+        f"  other    {where(f)} — the collection's note with its identity belongs to "
+        "another notes folder's sync; left alone. Give the fact an ^id of its own (the "
+        "same ^id in two folders names one note) and sync again"
+        for f in todo.foreign
     ]
     return lines
 

@@ -94,7 +94,10 @@ class AnkiConnect:
             )
         return answer["result"]
 
-    def read(self, guids: Iterable[str]) -> tuple[dict[str, InCollection], dict[str, Synced]]:
+    def read(
+        self, guids: Iterable[str], owner: str
+    ) -> tuple[dict[str, InCollection], dict[str, Synced]]:
+        """`owner` is not needed: the record lives in this notes folder's out folder."""
         synced = self.synced_state()
         return self.our_notes(guids, synced), synced
 
@@ -155,6 +158,7 @@ class AnkiConnect:
         synced: dict[str, Synced],
         written: dict[str, int],
         wrote: set[str],
+        owner: str,
     ) -> list[str]:
         infos = self.invoke("notesInfo", notes=[u.note_id for u in edit.updates])
         for u, info in zip(edit.updates, infos, strict=True):

@@ -100,8 +100,11 @@ def copied(path: Path) -> Iterator[Path]:
         yield copy
 
 
-def our_notes(col: Any, guids: Iterable[str]) -> dict[str, InCollection]:
-    wanted = set(guids)
+def our_notes(
+    col: Any, guids: Iterable[str], foreign: Iterable[str] = ()
+) -> dict[str, InCollection]:
+    """Our notes by GUID; those in `foreign` (another lock's record) are marked so."""
+    wanted, others = set(guids), set(foreign)
     held: dict[str, InCollection] = {}
     names: dict[int, list[str]] = {}
     for note_id, guid, mod, flds, tags, mid in col.db.all(
@@ -124,6 +127,7 @@ def our_notes(col: Any, guids: Iterable[str]) -> dict[str, InCollection]:
                 ),
                 tuple(o for o, studied in cards if studied),
                 mid,
+                foreign=guid in others,
             )
     return held
 
@@ -159,8 +163,18 @@ def check_note_types(col: Any) -> None:
             )
 
 
-def synced_state(col: Any) -> dict[str, Synced]:
-    state = col.get_config(STATE_KEY, {})
+def state_key(owner: str) -> str:
+    """Where the collection keeps what one lock's syncs left: each notes folder that
+    syncs into it has its own record."""
+    return f"{STATE_KEY}:{owner}"
+
+
+def synced_state(col: Any, owner: str) -> dict[str, Synced]:
+    """What this lock's last sync left; a collection synced before records were kept
+    per lock has one shared record, read until this lock writes its own."""
+    state = col.get_config(state_key(owner), None)
+    if state is None:
+        state = col.get_config(STATE_KEY, {})
     if not isinstance(state, dict):
         return {}
     out = {}
@@ -170,6 +184,15 @@ def synced_state(col: Any) -> dict[str, Synced]:
             deck = str(value[3]) if len(value) > 3 else ""
             out[str(guid)] = Synced(int(value[0]), int(value[1]), digest, 0, deck)
     return out
+
+
+def foreign_guids(col: Any, owner: str) -> set[str]:
+    """The GUIDs other locks' syncs wrote into this collection."""
+    found: set[str] = set()
+    for key, state in col.all_config().items():
+        if key.startswith(f"{STATE_KEY}:") and key != state_key(owner) and isinstance(state, dict):
+            found.update(str(g) for g in state)
+    return found
 
 
 def import_package(col: Any, package: Path) -> None:
@@ -236,9 +259,10 @@ def drop_empty_decks(col: Any, before: set[int]) -> None:
             col.decks.remove([deck.id])
 
 
-def remember(col: Any, state: dict[str, Synced]) -> None:
+def remember(col: Any, state: dict[str, Synced], owner: str) -> None:
     col.set_config(
-        STATE_KEY, {g: [s.mod, s.written, s.digest, s.deck] for g, s in sorted(state.items())}
+        state_key(owner),
+        {g: [s.mod, s.written, s.digest, s.deck] for g, s in sorted(state.items())},
     )
 
 
@@ -263,14 +287,23 @@ class LocalCollection:
             "or sync through the running Anki with --anki-connect"
         )
 
-    def read(self, guids: Iterable[str]) -> tuple[dict[str, InCollection], dict[str, Synced]]:
+    def read(
+        self, guids: Iterable[str], owner: str
+    ) -> tuple[dict[str, InCollection], dict[str, Synced]]:
+        with self._reading() as col:
+            check_note_types(col)
+            foreign = foreign_guids(col, owner)
+            return our_notes(col, guids, foreign), synced_state(col, owner)
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[Any]:
+        """The collection itself, or for a dry run a copy of it."""
         if self.read_only:
             with copied(self.path) as copy, opened(copy) as col:
-                check_note_types(col)
-                return our_notes(col, guids), synced_state(col)
-        with opened(self.path) as col:
-            check_note_types(col)
-            return our_notes(col, guids), synced_state(col)
+                yield col
+        else:
+            with opened(self.path) as col:
+                yield col
 
     def change(
         self,
@@ -279,6 +312,7 @@ class LocalCollection:
         synced: dict[str, Synced],
         written: dict[str, int],
         wrote: set[str],
+        owner: str,
     ) -> list[str]:
         """Everything in one go, on a backed-up, journalled collection."""
         with self.journal.around(self.path) as backup, opened(self.path) as col:
@@ -291,7 +325,8 @@ class LocalCollection:
                 update(col, u)
             remove(col, list(edit.delete), list(edit.empty_cards))
             drop_empty_decks(col, decks_before)
-            remember(col, state_after(our_notes(col, guids), synced, written, wrote, edit.decks))
+            after = our_notes(col, guids, foreign_guids(col, owner))
+            remember(col, state_after(after, synced, written, wrote, edit.decks), owner)
         from ..sources import display_path
 
         return [f"the collection as it was before this sync: {display_path(backup)}"]

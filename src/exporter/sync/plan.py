@@ -30,6 +30,7 @@ class InCollection:
     reviewed: tuple[int, ...] = ()  # the ords of its cards that have been studied
     notetype: int = 0  # its note type's id
     copies: tuple[int, ...] = ()  # other notes carrying its mark: copies made in Anki
+    foreign: bool = False  # another lock's sync wrote it (its GUID is in that lock's record)
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class Plan:
     conflicts: tuple[Fact, ...] = ()
     delete: tuple[str, ...] = ()  # GUIDs of removed facts still in the collection
     empty_cards: tuple[tuple[int, int], ...] = field(default=())  # (note id, card ord)
+    foreign: tuple[Fact, ...] = ()  # facts whose GUID names another lock's note
 
     @property
     def is_empty(self) -> bool:
@@ -85,12 +87,15 @@ def plan(
     """`written`: the modification time the deck gives each fact's note (it changes
     exactly when the fact does); `removed`: the lock's removed GUIDs; `held`: our notes
     in the collection by GUID; `synced`: what the last sync left of each note."""
-    add, update, conflicts = [], [], []
+    add, update, conflicts, foreign = [], [], [], []
     empty: list[tuple[int, int]] = []
     for fact in facts:
         note = held.get(fact.guid)
         if note is None:
             add.append(fact)
+            continue
+        if note.foreign:
+            foreign.append(fact)
             continue
         last = synced.get(fact.guid)
         if last is None:  # never synced here: maybe imported by hand; newer wins
@@ -106,8 +111,15 @@ def plan(
         if fact.kind.value == "cloze":
             wanted = {o - 1 for o in fact.cloze_ords}
             empty += [(note.note_id, o) for o in note.card_ords if o not in wanted]
-    delete = tuple(sorted(g for g in removed if g in held))
-    return Plan(tuple(add), tuple(update), tuple(conflicts), delete, tuple(sorted(empty)))
+    delete = tuple(sorted(g for g in removed if g in held and not held[g].foreign))
+    return Plan(
+        tuple(add),
+        tuple(update),
+        tuple(conflicts),
+        delete,
+        tuple(sorted(empty)),
+        tuple(foreign),
+    )
 
 
 class Refused(Exception):
@@ -167,7 +179,7 @@ def state_after(
     record of its content."""
     state: dict[str, Synced] = {}
     for guid, note in after.items():
-        if guid not in written:
+        if guid not in written or note.foreign:
             continue
         last = synced.get(guid)
         if guid in wrote:
