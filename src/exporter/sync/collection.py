@@ -9,14 +9,13 @@ tell a note edited in Anki from one it wrote itself.
 from __future__ import annotations
 
 import contextlib
-import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .journal import Journal
+from .journal import Journal, copy_collection
 from .plan import (
     Edit,
     InCollection,
@@ -93,10 +92,7 @@ def copied(path: Path) -> Iterator[Path]:
         )
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "collection.anki2"
-        shutil.copy2(path, copy)
-        wal = Path(f"{path}-wal")
-        if wal.exists():
-            shutil.copy2(wal, Path(f"{copy}-wal"))
+        copy_collection(path, copy)
         yield copy
 
 

@@ -48,14 +48,7 @@ class Journal:
         """Back up `collection`, journal the change, run the block; the backup's path."""
         self.backups.mkdir(parents=True, exist_ok=True)
         backup = self.backups / collection.name
-        for suffix in SUFFIXES:
-            Path(f"{backup}{suffix}").unlink(missing_ok=True)
-        for suffix in SUFFIXES:
-            original = Path(f"{collection}{suffix}")
-            if original.exists():
-                part = Path(f"{backup}{suffix}.part")
-                shutil.copy2(original, part)
-                part.replace(Path(f"{backup}{suffix}"))
+        copy_collection(collection, backup)
         record = {
             "collection": str(collection.resolve()),
             "backup": str(backup.resolve()),
@@ -116,15 +109,21 @@ class Journal:
 
 
 def restore(backup: Path, collection: Path) -> None:
-    """Put the copy back: the file and its write-ahead log, with no other log left."""
-    Path(f"{collection}-wal").unlink(missing_ok=True)
-    Path(f"{collection}-shm").unlink(missing_ok=True)
+    """Put the copy back."""
+    copy_collection(backup, collection)
+
+
+def copy_collection(source: Path, target: Path) -> None:
+    """A collection file and its write-ahead log over another's, each renamed into place
+    whole, with no log of the other left behind."""
+    for suffix in ("-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
     for suffix in SUFFIXES:
-        copy = Path(f"{backup}{suffix}")
-        if copy.exists():
-            part = Path(f"{collection}{suffix}.part")
-            shutil.copy2(copy, part)
-            part.replace(Path(f"{collection}{suffix}"))
+        original = Path(f"{source}{suffix}")
+        if original.exists():
+            part = Path(f"{target}{suffix}.part")
+            shutil.copy2(original, part)
+            part.replace(Path(f"{target}{suffix}"))
 
 
 def reviewed_since(collection: Path, started_ms: int) -> bool:
