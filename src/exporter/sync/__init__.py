@@ -8,11 +8,14 @@ An `.apkg` import cannot delete, so a sync does what an import cannot, with the 
    with what the last sync left (`plan`);
 3. new facts are added and edited ones updated through Anki's own import, removed facts'
    notes and removed cloze deletions' cards are deleted; a note edited in Anki since the
-   last sync is reported and kept unless `overwrite`;
-4. all of it in one go on a collection backed up first, and restored if anything fails.
+   last sync is reported and kept unless `overwrite`; a fact whose kind changed changes
+   its note's type in place;
+4. all of it in one go on a collection backed up and journalled first (`journal`),
+   restored if anything fails, and rolled back by the next sync if the process is killed.
 
-Deleting more than `GUARD_COUNT` notes or a `GUARD_SHARE` of ours stops and asks for
-`yes`. Notes the user made by hand are never read or touched.
+Deleting a studied card, more than `GUARD_COUNT` notes or a `GUARD_SHARE` of ours stops
+and asks for `yes`. Notes the user made by hand, copies of ours made in Anki and notes
+another lock synced are never changed.
 """
 
 from __future__ import annotations
@@ -119,17 +122,13 @@ def sync(
     try:
         recovered = target.recover()
         held, synced = target.read(guids, lock.id)
-    except CollectionBusy:
-        return busy(target)
-    except CollectionUnreadable as exc:
-        return SyncResult(False, (f"cannot open {target.label}: {exc}; nothing was changed",))
-    except Refused as exc:
-        return SyncResult(False, (f"cannot sync {target.label}: {exc}",))
+    except (CollectionBusy, Refused) as exc:
+        return failed(target, exc)
     todo = plan(deck.facts, written, removed, held, synced, options.overwrite)
     leftover: tuple[tuple[int, int], ...] = ()
     if not target.deletes_cards:
         leftover, todo = todo.empty_cards, dataclasses.replace(todo, empty_cards=())
-    todo, kinds, gone = kind_changes(todo, held)
+    todo, kinds, gone = kind_changes(todo, held, config)
     lines = recovered + describe(todo, config) + kinds + copies(held, deck, config)
     studied = reviewed_losses(todo, held, deck, config) + gone
     lines += studied
@@ -155,12 +154,8 @@ def sync(
             with tempfile.TemporaryDirectory() as tmp:
                 edit = edit_for(config, deck, todo, held, synced, Path(tmp))
                 done = target.change(edit, guids, synced, written, wrote, lock.id)
-        except CollectionBusy:
-            return busy(target)
-        except CollectionUnreadable as exc:
-            return SyncResult(False, (f"cannot open {target.label}: {exc}; nothing was changed",))
-        except Refused as exc:
-            return SyncResult(False, (f"cannot sync {target.label}: {exc}",))
+        except (CollectionBusy, Refused) as exc:
+            return failed(target, exc)
         lines.append(f"synced {target.label}")
         lines += done
     lines += target.afterwards(leftover)
@@ -170,7 +165,9 @@ def sync(
     return SyncResult(True, tuple(lines), built.diagnostics, todo, changed=not todo.is_empty)
 
 
-def kind_changes(todo: Plan, held: dict[str, InCollection]) -> tuple[Plan, list[str], list[str]]:
+def kind_changes(
+    todo: Plan, held: dict[str, InCollection], config: BuildConfig
+) -> tuple[Plan, list[str], list[str]]:
     """Updated facts whose kind changed (`:::` ↔ `::` ↔ cloze): their notes change note
     type in place, keeping the note and the cards the new type still has. The plan less
     those notes' empty cards (the change itself removes them); a line for each change
@@ -187,11 +184,11 @@ def kind_changes(todo: Plan, held: dict[str, InCollection]) -> tuple[Plan, list[
         going = sorted(set(note.card_ords) - set(card_ords(fact)))
         cards = ", ".join(f"card {o + 1}" for o in going) if going else "no card"
         lines.append(
-            f"  kind     {fact.path}:{fact.line}  {fact.plain_question} — now "
+            f"  kind     {place(fact, config)}  {fact.plain_question} — now "
             f"{fact.kind.value}: the note changes type in place; {cards} goes"
         )
         studied += [
-            f"  studied  card {o + 1} of {fact.path}:{fact.line}, which its new kind lacks"
+            f"  studied  card {o + 1} of {place(fact, config)}, which its new kind lacks"
             for o in going
             if o in note.reviewed
         ]
@@ -204,8 +201,7 @@ def copies(held: dict[str, InCollection], deck: Deck, config: BuildConfig) -> li
     facts = {f.guid: f for f in deck.facts}
     lines = []
     for guid, note in sorted(held.items()):
-        fact = facts.get(guid)
-        where = f"{display_path(config.notes / fact.path)}:{fact.line}" if fact else guid
+        where = place(facts.get(guid), config, guid)
         lines += [
             f"  copy     note {copy} is a copy made in Anki of {where}'s note: left alone"
             for copy in note.copies
@@ -228,8 +224,7 @@ def reviewed_losses(
     for note_id, ord_ in todo.empty_cards:
         guid, note = by_note[note_id]
         if ord_ in note.reviewed:
-            fact = facts.get(guid)
-            where = f"{display_path(config.notes / fact.path)}:{fact.line}" if fact else guid
+            where = place(facts.get(guid), config, guid)
             lines.append(f"  studied  cloze c{ord_ + 1} of {where}, no longer in the note")
     return lines
 
@@ -303,9 +298,17 @@ def write_package(config: BuildConfig, deck: Deck, folder: Path) -> Path:
     return target
 
 
+def place(fact: Fact | None, config: BuildConfig, guid: str = "") -> str:
+    """Where a fact is written, as every sync line names it (its GUID when the notes
+    no longer hold it)."""
+    if fact is None:
+        return guid
+    return f"{display_path(config.notes / fact.path)}:{fact.line}"
+
+
 def describe(todo: Plan, config: BuildConfig) -> list[str]:
     def where(fact: Fact) -> str:
-        return f"{display_path(config.notes / fact.path)}:{fact.line}  {fact.plain_question}"
+        return f"{place(fact, config)}  {fact.plain_question}"
 
     lines = [
         f"sync: {len(todo.add)} to add, {len(todo.update)} to update, "
@@ -329,5 +332,10 @@ def describe(todo: Plan, config: BuildConfig) -> list[str]:
     return lines
 
 
-def busy(target: Target) -> SyncResult:
-    return SyncResult(False, (f"cannot open {target.label}: {target.busy_hint}",))
+def failed(target: Target, exc: Exception) -> SyncResult:
+    """The one line a sync that could not be done prints."""
+    if isinstance(exc, CollectionBusy):
+        return SyncResult(False, (f"cannot open {target.label}: {target.busy_hint}",))
+    if isinstance(exc, CollectionUnreadable):
+        return SyncResult(False, (f"cannot open {target.label}: {exc}; nothing was changed",))
+    return SyncResult(False, (f"cannot sync {target.label}: {exc}",))

@@ -20,6 +20,7 @@ from .plan import (
     Edit,
     InCollection,
     NoteTypeProblem,
+    Refused,
     Synced,
     Update,
     content_digest,
@@ -34,7 +35,7 @@ class CollectionBusy(Exception):
     Anki is not running."""
 
 
-class CollectionUnreadable(Exception):
+class CollectionUnreadable(Refused):
     """The file is not a collection this library can open: its message says what is
     wrong with it and what to do."""
 
