@@ -27,6 +27,24 @@ PYGMENTS_RE = re.compile(
 )
 # Pygments' lexers that highlight nothing: a block in one of these stays plain.
 PLAIN_LEXERS = {"text", "output"}
+# The first tag of a code block's HTML, and the classes on it.
+FIRST_TAG_RE = re.compile(r"\s*<(?P<tag>pre|div)(?=[\s>])(?P<attrs>[^>]*)>")
+CLASS_RE = re.compile(r'\sclass="(?P<cls>[^"]*)"')
+
+
+def is_code_html(html: str) -> bool:
+    """Whether a stashed block is code: a `<pre>` (a plain block, a highlighted one
+    `pre_block` unwrapped, raw HTML), or the wrapper `div` Pygments keeps around a
+    highlighted block with a title (`title="a.py"`), line numbers (`linenums="1"`) or an
+    id (`{.python #id}`). The fact and list passes ask this, so every fence prose takes
+    is a long answer too."""
+    m = FIRST_TAG_RE.match(html)
+    if m is None:
+        return False
+    if m.group("tag") == "pre":
+        return True
+    cls = CLASS_RE.search(m.group("attrs"))
+    return cls is not None and CSS_CLASS in cls.group("cls").split()
 
 
 @lru_cache(maxsize=256)
@@ -57,8 +75,9 @@ class CodeHighlight(Highlight):
 
 def pre_block(html: str) -> str:
     """Pygments' `<div class="…"><pre><span></span><code>…\n</code></pre></div>` as the
-    `<pre class="…"><code>…</code></pre>` every other block is: the fact and list passes
-    know a code block by its `<pre`, and one selector styles both."""
+    `<pre class="…"><code>…</code></pre>` every other block is, so one selector styles
+    both. A block with a title, line numbers or an id keeps its wrapper (`is_code_html`
+    knows it for code all the same)."""
     m = PYGMENTS_RE.fullmatch(html)
     if m is None:
         return html

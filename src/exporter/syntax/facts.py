@@ -12,6 +12,7 @@ from markdown.treeprocessors import Treeprocessor
 
 from ..diagnostics import error, warning
 from ..model import Kind
+from .code import is_code_html
 from .markers import normalise_tag
 from .state import FactSpec, ParseState, Position, state_of
 from .tree import (
@@ -450,4 +451,4 @@ def is_block_placeholder(nodes: list[Node], md: markdown.Markdown) -> bool:
         return False
     block = md.htmlStash.rawHtmlBlocks[int(m.group(1))]
     assert isinstance(block, str)  # only md_in_html, not used here, stashes an element
-    return block.lstrip().startswith("<pre")
+    return is_code_html(block)

@@ -36,6 +36,7 @@ from markdown.extensions.sane_lists import SaneOListProcessor, SaneUListProcesso
 from markdown.preprocessors import Preprocessor
 from markdown.util import HTML_PLACEHOLDER_RE
 
+from .code import is_code_html
 from .positions import fenced_lines
 
 # The indent the parser runs at; every list level is normalised to it.
@@ -261,7 +262,7 @@ class InterruptProcessor(BlockProcessor):
             return False
         stash = self.parser.md.htmlStash.rawHtmlBlocks
         index = int(m.group(1))
-        return index < len(stash) and str(stash[index]).lstrip().startswith("<pre")
+        return index < len(stash) and is_code_html(str(stash[index]))
 
 
 def register(md: markdown.Markdown) -> None:

@@ -54,25 +54,39 @@ def blank_mm(text: str) -> int:
 
 
 class _Items(HTMLParser):
-    """Counts the items of an answer: list items, else table body rows, else code lines."""
+    """Counts the items of an answer: list items, else table body rows, else code lines.
+    Code with line numbers comes as a table (`highlighttable`) of the numbers beside the
+    code: its rows are no table's rows, and only the code's lines count."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.items = self.rows = self.heads = 0
         self.pre = 0
         self.code: list[str] = []
+        self.tables: list[bool] = []  # for each open table, whether it numbers code
+        self.numbers = False  # inside the line numbers of numbered code
 
     def handle_starttag(self, tag: str, attrs: Any) -> None:
-        self.items += tag == "li"
-        self.rows += tag == "tr"
-        self.heads += tag == "th"
+        classes = (dict(attrs).get("class") or "").split()
+        if tag == "table":
+            self.tables.append("highlighttable" in classes)
+        elif tag == "td":
+            self.numbers = "linenos" in classes
+        if not (self.tables and self.tables[-1]):
+            self.items += tag == "li"
+            self.rows += tag == "tr"
+            self.heads += tag == "th"
         self.pre += tag == "pre"
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "table" and self.tables:
+            self.tables.pop()
+        elif tag == "td":
+            self.numbers = False
         self.pre -= tag == "pre"
 
     def handle_data(self, data: str) -> None:
-        if self.pre:
+        if self.pre and not self.numbers:
             self.code.append(data)
 
 
