@@ -90,3 +90,19 @@ def test_the_subsetter_rows_image_is_a_png_pillow_reads() -> None:
 
     image = Image.open(io.BytesIO(subsetter.png(16, 9, 200)))
     assert image.size == (16, 9) and image.getpixel((3, 3)) == 200
+
+
+def test_the_pathological_sheet_inputs_are_the_issues_notes(tmp_path):
+    """The notes `python -m bench.pathological sheet` builds, read (not built) here."""
+    from bench import pathological
+    from tests.conftest import parse_text
+
+    assert "$\\frac{\\frac{a}{b}}{b}$" in pathological.nested_fractions(2)
+    inputs = {name: (note, size) for name, note, size in pathological.SHEET_INPUTS}
+    note, diags = parse_text(tmp_path, inputs["tags on one fact"][0](500))
+    assert len(note.facts[0].tags) == 500 and not diags
+    note, diags = parse_text(tmp_path, inputs["nested fractions"][0](20))
+    assert "x-mark" in note.facts[0].question and not diags
+    for name in ("nested quotes", "nested divs"):
+        note, diags = parse_text(tmp_path, inputs[name][0](inputs[name][1]))
+        assert ["nested more than" in d.message for d in diags] == [True], name

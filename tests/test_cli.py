@@ -203,3 +203,24 @@ def test_check_reports_a_character_no_font_has_as_build_does(tmp_path):
     assert "0 errors, 1 warning" in checked.output
     strict = CliRunner().invoke(main, ["check", "--notes", str(notes), "--strict"])
     assert strict.exit_code == 1
+
+
+def test_check_and_dry_run_write_nothing_under_the_output_folder(tmp_path, monkeypatch):
+    """Both draw the formulas (to warn about one the sheet cannot draw), and kept the
+    drawings under `dist/.cache/sheets/math/`: now nothing at all is written."""
+    monkeypatch.chdir(tmp_path)  # `check` has no --out: it reads ./dist
+    notes = copy_fixture("math", tmp_path)
+    checked = CliRunner().invoke(main, ["check", "--notes", str(notes)])
+    dry = CliRunner().invoke(main, ["build", "--dry-run", "--notes", str(notes)])
+    assert checked.exit_code == 0 and dry.exit_code == 0, checked.output + dry.output
+    assert not (tmp_path / "dist").exists()
+    built = CliRunner().invoke(main, ["build", "--notes", str(notes)])
+    assert built.exit_code == 0, built.output
+    assert list((tmp_path / "dist" / ".cache" / "sheets" / "math").glob("*.json"))
+    note = notes / "physics" / "mech.md"
+    note.write_text(note.read_text() + "\n- Energy of a spring :: $U = \\tfrac{1}{2}kx^2$\n")
+    before = snapshot(tmp_path)
+    for args in (["check"], ["build", "--dry-run"]):
+        result = CliRunner().invoke(main, [*args, "--notes", str(notes)])
+        assert result.exit_code == 0, result.output
+    assert snapshot(tmp_path) == before

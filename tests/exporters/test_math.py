@@ -3,15 +3,17 @@ sheet (formulas drawn, no TeX printed; a formula that cannot be drawn is a warni
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from exporter.exporters.marks import anki_math, pdf_math
 from exporter.model import Mark
-from tests.conftest import copy_fixture, import_apkg, run_build, write_note
+from tests.conftest import REPO, copy_fixture, import_apkg, run_build, write_note
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +99,57 @@ def test_drawing_is_cached_by_source(tmp_path):
     assert isinstance(first, dict) and first["depth"] >= 0
     assert list((tmp_path / "math").glob("*.json"))
     assert pdf_math.draw("\\unknowncommand", "inline") == "unknown command \\unknowncommand"
+
+
+def nested_fraction(depth: int) -> str:
+    tex = "a"
+    for _ in range(depth):
+        tex = f"\\frac{{{tex}}}{{b}}"
+    return tex
+
+
+def test_layouts_double_with_each_level_of_nesting():
+    from ziamath.tex import tex2mml
+
+    counts = [pdf_math.work(tex2mml(nested_fraction(n), inline=True)) for n in (4, 5, 6)]
+    assert [layouts for layouts, _ in counts] == [367, 751, 1519]  # ziamath's own counts
+    assert [elements for _, elements in counts] == [19, 23, 27]
+    assert pdf_math.work(tex2mml("E = mc^2"))[0] < 50
+
+
+def test_a_deeply_nested_formula_prints_its_tex_with_one_warning(tmp_path, collection):
+    """`\\frac` in `\\frac` 40 deep: ziamath would lay it out 2^40 times (10 deep took
+    3.5 s, 16 over two minutes). The sheet prints its TeX and warns at its line; the card
+    gets the MathJax source as written. A subprocess, so a hang fails the test."""
+    deep = nested_fraction(40)
+    notes = tmp_path / "notes"
+    write_note(notes, "n.md", f"# N\n\n- ${deep}$ :: nested\n- $\\frac{{a}}{{b}}$ :: fine\n")
+    out = tmp_path / "dist"
+    build = [sys.executable, str(REPO / "build.py"), "build", "--notes", str(notes)]
+    proc = subprocess.run([*build, "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    warned = [line for line in proc.stderr.splitlines() if ": warning: " in line]
+    assert len(warned) == 1 and "n.md:3:3: warning: the formula '\\frac{\\frac{" in warned[0]
+    assert "cannot be drawn (too deeply nested); the sheet prints its source" in warned[0]
+    assert len(proc.stderr.splitlines()) == 1  # the warning, and no traceback
+    assert "\\frac{\\frac{\\frac{" in text_of(out / "notes.pdf")
+    # Its TeX has no space to break at: it breaks anywhere, inside the page's margins.
+    bbox = subprocess.run(
+        ["pdftotext", "-bbox", str(out / "sheets" / "n.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    width = float(re.search(r'<page width="([\d.]+)"', bbox).group(1))
+    right = max(float(x) for x in re.findall(r'xMax="([\d.]+)"', bbox))
+    assert right <= width - 16 * 72 / 25.4 + 0.5  # the right margin is 16 mm
+    import_apkg(collection, out / "notes.apkg")
+    fields = [collection.get_note(nid).fields for nid in collection.find_notes("")]
+    assert ["\\(" + deep + "\\)", "nested"] in [f[:2] for f in fields]
+
+
+def test_a_drawing_is_written_to_the_cache_only_when_kept(tmp_path):
+    assert isinstance(pdf_math.draw("\\gamma^3", "inline", tmp_path, keep=False), dict)
+    assert not (tmp_path / "math").exists()  # `check` and dry runs draw, and keep nothing
+    assert isinstance(pdf_math.draw("\\gamma^3", "inline", tmp_path), dict)
+    assert len(list((tmp_path / "math").glob("*.json"))) == 1  # drawn before: kept now

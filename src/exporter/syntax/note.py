@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import hashlib
 import xml.etree.ElementTree as etree
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import markdown
 from markdown.util import STX
 
-from ..diagnostics import Diagnostic, error
+from ..diagnostics import Diagnostic, error, warning
 from ..model import SLOT_NAME, Cloze, Fact, Kind, Note, Section, Segment, content_digest
 from ..sources import Source, deck_problem
 from .extension import list_indent, markdown_for
 from .markers import TOKEN_RE, normalise_tag
 from .media import MediaFinder
-from .sanitise import plain_text, sanitise
+from .sanitise import MAX_NESTING, limit_nesting, plain_text, sanitise
 from .state import ParseState, state_of
 from .tree import HEADINGS, find_markers, parent_of, remove_marker
 
@@ -30,6 +30,8 @@ class _Collector:
     diagnostics: list[Diagnostic]
     state: ParseState
     finder: MediaFinder
+    # The places warned of nesting too deep: a place is warned once.
+    too_deep_at: set[tuple[int, int]] = field(default_factory=set)
 
     def serialise(self, el: etree.Element, inner: bool = False) -> str:
         out = self.md.serializer(el)
@@ -42,7 +44,53 @@ class _Collector:
         needs_cleaning = STX in out or "href=" in out or "src=" in out
         for pp in self.md.postprocessors:
             out = pp.run(out)
-        return sanitise(out.strip(), self.finder.image_source) if needs_cleaning else out.strip()
+        out = sanitise(out.strip(), self.finder.image_source) if needs_cleaning else out.strip()
+        flat, deep = limit_nesting(out)
+        if deep is not None:
+            self.too_deep(el, deep, len(out))
+        return flat
+
+    def too_deep(self, el: etree.Element, text: str, size: int) -> None:
+        """Warn, once a place, where blockquotes, lists or HTML nest too deeply: at the
+        first block Markdown nested that deep, else (raw HTML) at the first line from the
+        block's own that holds the first text flattened, looked for no further than the
+        block's `size` could reach (so many deep blocks cost no more than their length)."""
+        positions, lines = self.state.positions, self.state.lines
+        line = col = 0
+        stack = [(el, 0)]
+        while stack:  # in document order, without recursion
+            node, depth = stack.pop()
+            pos = positions.get(node)
+            if pos is not None and depth >= MAX_NESTING:
+                line = pos.line
+                first = pos.raw.strip().split("\n")[0].strip()
+                col = max(lines[line - 1].find(first), 0) + 1 if line <= len(lines) else 1
+                break
+            stack.extend((child, depth + 1) for child in reversed(node))
+        if not line:
+            start = next((positions[e].line for e in el.iter() if e in positions), 1)
+            word = (text.split() or [""])[0]
+            line, col = start, 1
+            for i in range(start - 1, len(lines)) if word else ():
+                at = lines[i].find(word)
+                if at >= 0:
+                    line, col = i + 1, at + 1
+                    break
+                size -= len(lines[i]) + 1
+                if size < 0:
+                    break
+        if (line, col) in self.too_deep_at:
+            return
+        self.too_deep_at.add((line, col))
+        self.diagnostics.append(
+            warning(
+                self.source.display,
+                line,
+                col,
+                f"nested more than {MAX_NESTING} levels deep; the deeper levels are printed flat",
+                "nest fewer blockquotes, lists or HTML elements inside one another",
+            )
+        )
 
     def segments(self, q_el: etree.Element) -> tuple[tuple[Segment, ...], str]:
         clozes: list[tuple[etree.Element, int | None]] = []

@@ -5,8 +5,12 @@ formulas sit on the text baseline (the drawing's depth below it becomes its
 are centred on a line of their own.
 
 A formula ziamath cannot read prints as its source in monospace; `problems` finds those
-for the PDF exporter's `check`, so `build` and `check` both warn at its line. Drawings are
-kept by their source: in this process, and as files under the sheet cache.
+for the PDF exporter's `check`, so `build` and `check` both warn at its line. So does one
+that would take ziamath too long: it lays out each row of a formula twice (once to learn
+how tall its brackets must stretch), so its time doubles with every level of nesting
+(`\\frac` in `\\frac`…); `work` counts the layouts before any is done. Drawings are kept
+by their source: in this process, and as files under the sheet cache, written only by a
+build that writes the sheet (never by `check` or a dry run).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import html
 import json
 import re
 import warnings
+import xml.etree.ElementTree as etree
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,6 +42,16 @@ CLOZE_RE = re.compile(r'<span class="cloze">(.*?)</span>', re.S)
 HINT_RE = re.compile(r'<span class="hint">\((.*?)\)</span>', re.S)
 BLANK_RE = re.compile(r'<span class="blank"[^>]*></span>')
 VERSION = "1"
+# The node layouts ziamath may do for one formula (a few tenths of a millisecond each):
+# about a second. `\frac` nested 7 deep takes some 3,000, 8 deep over 6,000.
+MAX_WORK = 5_000
+# MathML elements ziamath lays out once each; a row (`mrow`, and the elements it treats as
+# one) lays out what is in it twice; `mfenced` lays out its row twice. `mstyle` is merged
+# into its children first.
+ONCE = frozenset(
+    {"mi", "mn", "mo", "mtext", "ms", "mspace", "mglyph", "mfrac", "msub", "msup", "msubsup"}
+    | {"munder", "mover", "munderover", "mroot", "mtable", "mtr", "mmultiscripts", "mprescripts"}
+)
 
 _DRAWN: dict[str, dict[str, Any] | str] = {}
 
@@ -51,33 +66,58 @@ def tex(source: str) -> str:
     return BLANK_RE.sub(r"\\boxed{\\phantom{MM}}", source)
 
 
-def draw(source: str, display: str = "inline", cache: Path | None = None) -> dict[str, Any] | str:
-    """The drawing of one formula (SVG and its size in em), or why it cannot be drawn."""
+def draw(
+    source: str, display: str = "inline", cache: Path | None = None, keep: bool = True
+) -> dict[str, Any] | str:
+    """The drawing of one formula (SVG and its size in em), or why it cannot be drawn.
+    A drawing is read from `cache` when there, and written to it only with `keep`."""
     key = hashlib.sha256(f"{VERSION}|{display}|{source}".encode()).hexdigest()
-    found = _DRAWN.get(key)
-    if found is not None:
-        return found
     file = cache / "math" / f"{key}.json" if cache is not None else None
-    if file is not None and file.exists():
+    found = _DRAWN.get(key)
+    if found is None and file is not None and file.exists():
         try:
             found = json.loads(file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             found = None
     if found is None:
         found = _typeset(source, display)
-        if file is not None and isinstance(found, dict):
-            try:
-                file.parent.mkdir(parents=True, exist_ok=True)
-                file.write_text(json.dumps(found), encoding="utf-8")
-            except OSError:
-                pass
     _DRAWN[key] = found
+    if keep and file is not None and isinstance(found, dict) and not file.exists():
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            file.write_text(json.dumps(found), encoding="utf-8")
+        except OSError:
+            pass
     return found
+
+
+def work(mathml: str) -> tuple[int, int]:
+    """How many node layouts ziamath would do to draw this MathML, and how many elements
+    it has: counted without recursion, so any depth is safe to ask about."""
+    layouts = elements = 0
+    stack = [(etree.fromstring(mathml), 1)]
+    while stack:
+        el, times = stack.pop()
+        tag = el.tag.rpartition("}")[2]
+        if tag == "mstyle":
+            stack.extend((child, times) for child in el)
+            continue
+        layouts += times
+        elements += 1
+        if tag in ("msqrt", "menclose"):  # more than one child: laid out as a row
+            each = 1 if len(el) == 1 else 2
+        elif tag == "mfenced":
+            each = 4
+        else:
+            each = 1 if tag in ONCE else 2
+        stack.extend((child, times * each) for child in el)
+    return layouts, elements
 
 
 def _typeset(source: str, display: str) -> dict[str, Any] | str:
     import latex2mathml.converter
     import ziamath
+    from ziamath.tex import tex2mml
 
     if not source.strip():
         return "the formula is empty"
@@ -88,6 +128,9 @@ def _typeset(source: str, display: str) -> dict[str, Any] | str:
             unknown = UNKNOWN_RE.search(mathml)
             if unknown:
                 return f"unknown command {unknown.group(1)}"
+            layouts, elements = work(tex2mml(source, inline=display != "block"))
+            if layouts > MAX_WORK:
+                return "too deeply nested" if layouts > 8 * elements else "too long"
             svg = ziamath.Latex(source, size=SIZE, inline=display != "block").svg()
     except Exception as exc:  # latex2mathml and ziamath raise many kinds
         detail = str(exc).strip()
@@ -140,9 +183,10 @@ def formulas(note: Note) -> Iterator[tuple[str, str]]:
 
 
 def problems(note: Note, cache: Path | None = None) -> Iterator[tuple[str, str]]:
-    """Each formula of a note the sheet cannot draw: (its source, why)."""
+    """Each formula of a note the sheet cannot draw: (its source, why). Drawings are read
+    from `cache` but not written: this runs for `check` and dry runs too."""
     for source, display in formulas(note):
-        drawn = draw(source, display, cache)
+        drawn = draw(source, display, cache, keep=False)
         if isinstance(drawn, str):
             yield source, drawn
 
