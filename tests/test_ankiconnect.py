@@ -232,3 +232,24 @@ def test_a_reply_that_is_not_ankiconnects_answer_is_one_line(tmp_path, monkeypat
     assert says in result.output, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "Traceback" not in result.output
+
+
+def test_a_change_of_kind_through_ankiconnect_is_refused_before_anything_changes(
+    tmp_path, monkeypatch, anki_connect
+):
+    monkeypatch.chdir(tmp_path)
+    url, fake = anki_connect
+    notes = copy_fixture("kinds", tmp_path)
+    assert sync_through(url, notes).exit_code == 0
+    general = notes / "general.md"
+    general.write_text(
+        general.read_text()
+        .replace("KABIL ::: Khanij", "KABIL :: Khanij")
+        .replace(":: Paris", ":: Paris, France")
+    )
+    result = sync_through(url, notes)
+    assert result.exit_code == 1, result.output
+    assert "AnkiConnect cannot change a note's type" in result.output
+    assert "--collection" in result.output and "Traceback" not in result.output
+    (nid,) = fake.findNotes('"Front:Capital of France"')
+    assert fake.col.get_note(nid)["Back"] == "Paris"  # refused before any change

@@ -236,7 +236,12 @@ def test_a_change_of_kind_changes_the_note_type_in_place(project):
     col.close()
 
     edit(notes / "b.md", "KABIL ::: Khanij", "KABIL :: Khanij")  # reversed → basic
-    result = run_sync(notes, target)
+    unchanged = snapshot_collection(target)
+    asked = run_sync(notes, target)
+    assert asked.exit_code == 1, asked.output
+    assert "change the note type of 1 notes" in asked.output and "one-way sync" in asked.output
+    assert snapshot_collection(target) == unchanged
+    result = run_sync(notes, target, "--yes")
     assert result.exit_code == 0, result.output
     assert "now basic: the note changes type in place; card 2 goes" in result.output
     assert (nid, "Exporter Basic", "KABIL", [0]) in notes_of(target)
@@ -245,7 +250,7 @@ def test_a_change_of_kind_changes_the_note_type_in_place(project):
     col.close()
 
     edit(notes / "b.md", "- KABIL :: Khanij Bidesh India Ltd", "- {{KABIL}} is Khanij Bidesh")
-    to_cloze = run_sync(notes, target)
+    to_cloze = run_sync(notes, target, "--yes")
     assert to_cloze.exit_code == 0, to_cloze.output
     assert "now cloze" in to_cloze.output
     (changed,) = [n for n in notes_of(target) if n[0] == nid]
@@ -257,7 +262,7 @@ def test_a_change_of_kind_changes_the_note_type_in_place(project):
     col.close()
 
     edit(notes / "b.md", "- {{KABIL}} is Khanij Bidesh", "- KABIL ::: Khanij Bidesh")
-    back = run_sync(notes, target)
+    back = run_sync(notes, target, "--yes")
     assert back.exit_code == 0, back.output
     (changed,) = [n for n in notes_of(target) if n[0] == nid]
     assert changed[1:] == ("Exporter Basic (and reversed card)", "KABIL", [0, 1])

@@ -137,6 +137,11 @@ def sync(
         stop.append(f"delete {len(todo.delete)} of the {len(held)} notes it made")
     if studied:
         stop.append(f"delete {len(studied)} cards you have studied (their reviews go too)")
+    if kinds:
+        stop.append(
+            f"change the note type of {len(kinds)} notes, after which Anki asks for a "
+            "one-way sync with AnkiWeb (upload this collection when it does)"
+        )
     if stop and not (options.yes or options.dry_run):
         lines.append(
             f"stopped: this sync would {' and '.join(stop)}; nothing was changed. "

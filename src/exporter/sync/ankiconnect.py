@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..exporters.anki import NOTE_TYPE_NAMES
 from ..publish import write_atomic
 from .collection import CollectionBusy
 from .plan import (
@@ -162,6 +163,14 @@ class AnkiConnect:
     ) -> list[str]:
         infos = self.invoke("notesInfo", notes=[u.note_id for u in edit.updates])
         for u, info in zip(edit.updates, infos, strict=True):
+            wanted = NOTE_TYPE_NAMES.get(u.notetype)
+            if wanted and info.get("modelName") in set(NOTE_TYPE_NAMES.values()) - {wanted}:
+                raise Refused(
+                    f"a fact's kind changed (note {u.note_id} is '{info.get('modelName')}', "
+                    f"the fact now needs '{wanted}'); AnkiConnect cannot change a note's "
+                    "type, so nothing was changed — close Anki and sync the collection "
+                    "file with --collection, which changes it in place"
+                )
             lacking = [n for n in u.names if n not in info["fields"]]
             if lacking:  # before anything is changed
                 raise NoteTypeProblem(
