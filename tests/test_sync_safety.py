@@ -455,14 +455,19 @@ def test_a_deck_renamed_in_anki_keeps_its_cards_through_later_edits(project):
     col.close()
 
 
-def test_two_notes_folders_never_share_a_note(tmp_path, monkeypatch):
-    """The same `^key1`, and the same path, question and answer, in two folders synced
-    into one collection: two notes, each with its own folder's history."""
+@pytest.fixture
+def two_folders(tmp_path, monkeypatch):
+    """Two notes folders (physics, history) and one collection they both sync into."""
     monkeypatch.chdir(tmp_path)
     target = tmp_path / "collection.anki2"
     open_collection(target).close()
-    physics = tmp_path / "physics" / "notes"
-    history = tmp_path / "history" / "notes"
+    return tmp_path / "physics" / "notes", tmp_path / "history" / "notes", target
+
+
+def test_two_notes_folders_never_share_a_note(two_folders):
+    """The same `^key1`, and the same path, question and answer, in two folders synced
+    into one collection: two notes, each with its own folder's history."""
+    physics, history, target = two_folders
     write_note(physics, "a.md", "# P\n\n- Unit of force :: newton ^key1\n- Same :: twice\n")
     write_note(history, "a.md", "# H\n\n- Battle of 1757 :: Plassey ^key1\n- Same :: twice\n")
     assert run_sync(physics, target).exit_code == 0
@@ -483,16 +488,12 @@ def test_two_notes_folders_never_share_a_note(tmp_path, monkeypatch):
     assert "nothing to do" in run_sync(history, target).output
 
 
-def test_a_note_another_lock_synced_is_left_alone(tmp_path, monkeypatch):
+def test_a_note_another_lock_synced_is_left_alone(tmp_path, two_folders):
     """Locks written before lock ids shared GUIDs: the second folder's sync finds the
     first's note under its GUID, reports it and changes nothing of it."""
     import json
 
-    monkeypatch.chdir(tmp_path)
-    target = tmp_path / "collection.anki2"
-    open_collection(target).close()
-    physics = tmp_path / "physics" / "notes"
-    history = tmp_path / "history" / "notes"
+    physics, history, target = two_folders
     write_note(physics, "a.md", "# P\n\n- Unit of force :: newton ^key1\n")
     assert run_sync(physics, target).exit_code == 0
     write_note(history, "a.md", "# H\n\n- Battle of 1757 :: Plassey ^key1\n")
