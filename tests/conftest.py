@@ -85,3 +85,18 @@ def pdf_text(path: Path) -> str:
     from pypdf import PdfReader
 
     return re.sub(r"\s+", " ", " ".join(page.extract_text() for page in PdfReader(path).pages))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`slow` marks a test that builds notes once for its whole module (a fixture of
+    module or session scope made in `tmp_path_factory`), besides those marked by hand:
+    `pytest -m "not slow"` is the quick tier for the inner loop."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        for defs in info.name2fixturedefs.values():
+            fixture = defs[-1]
+            if fixture.scope in ("module", "session") and "tmp_path_factory" in fixture.argnames:
+                item.add_marker(pytest.mark.slow)
+                break

@@ -196,6 +196,7 @@ def test_a_copy_made_in_anki_is_reported_and_never_taken_for_ours(
     assert fake.findNotes(f"nid:{copy.id}") == [copy.id]  # the copy is the person's
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("body", "says"),
     [

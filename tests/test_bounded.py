@@ -35,6 +35,7 @@ def test_links_read_as_python_markdown_reads_them(text):
     assert bound.convert(text) == plain.convert(text)
 
 
+@pytest.mark.slow
 def test_a_long_dense_text_reads_the_same_in_pieces():
     text = " ".join(f"*w{i}* [l{i}](u{i}) `c{i}` &amp; x{i}" for i in range(400))
     assert len(text) > bounded.CHUNK
@@ -97,6 +98,7 @@ def test_deep_nesting_is_flattened_with_one_warning_at_its_line(tmp_path, name):
     assert "text" in body or "item 59" in body  # the deepest text is kept
 
 
+@pytest.mark.slow
 def test_limit_nesting_unwraps_only_what_is_too_deep():
     from exporter.syntax.sanitise import limit_nesting
 
@@ -111,6 +113,7 @@ def test_limit_nesting_unwraps_only_what_is_too_deep():
     assert html == "<span><span>t</span></span>" and first == "t"
 
 
+@pytest.mark.slow
 def test_a_deeply_nested_note_builds_deck_and_sheet_with_a_warning_each(tmp_path):
     """WeasyPrint styles and lays out the sheet recursively: 160 nested blockquotes or 250
     nested divs were a RecursionError. Cards and sheet now get the flattened HTML."""

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from exporter.cli import main, summary
@@ -16,6 +17,7 @@ from exporter.pipeline import BuildResult
 from .conftest import FIXTURES, REPO, copy_fixture, import_apkg, snapshot
 
 
+@pytest.mark.slow
 def test_build_py_builds_the_shipped_notes(tmp_path, collection):
     shutil.copytree(REPO / "notes", tmp_path / "notes")
     proc = subprocess.run(
@@ -51,6 +53,7 @@ def test_check_passes_on_good_notes(tmp_path):
     assert "7 facts: 0 errors, 0 warnings" in result.output
 
 
+@pytest.mark.slow
 def test_failed_build_writes_nothing_and_keeps_dist(tmp_path):
     good = copy_fixture("kinds", tmp_path)
     out = tmp_path / "dist"
@@ -113,6 +116,7 @@ def run_in_terminal(args: list[str], cwd, env: dict[str, str]) -> str:
     return b"".join(chunks).decode(errors="replace")
 
 
+@pytest.mark.slow
 def test_progress_shows_on_a_terminal_and_not_in_pipes_or_ci(tmp_path):
     import os
 
@@ -205,6 +209,7 @@ def test_check_reports_a_character_no_font_has_as_build_does(tmp_path):
     assert strict.exit_code == 1
 
 
+@pytest.mark.slow
 def test_check_and_dry_run_write_nothing_under_the_output_folder(tmp_path, monkeypatch):
     """Both draw the formulas (to warn about one the sheet cannot draw), and kept the
     drawings under `dist/.cache/sheets/math/`: now nothing at all is written."""

@@ -9,6 +9,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
 from pypdf import PdfReader
 
 from exporter.config import BuildConfig
@@ -25,6 +26,7 @@ def test_a_clone_uses_its_own_styles():
     assert BuildConfig().styles == REPO / "styles"
 
 
+@pytest.mark.slow
 def test_a_wheel_carries_the_styles_and_builds_a_sheet_outside_the_clone(tmp_path):
     # setuptools builds in the source folder: a copy keeps the clone untouched.
     source = tmp_path / "source"

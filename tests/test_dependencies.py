@@ -11,6 +11,8 @@ import sys
 import tomllib
 from importlib import metadata
 
+import pytest
+
 from .conftest import REPO
 
 SRC = REPO / "src" / "exporter"
@@ -58,6 +60,7 @@ def imports() -> list[tuple[str, int, str]]:
     return found
 
 
+@pytest.mark.slow
 def test_every_import_is_brought_by_the_runtime_install():
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     runtime = closure(project["dependencies"])

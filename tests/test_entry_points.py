@@ -54,18 +54,21 @@ def assert_built(proc: subprocess.CompletedProcess[str], out: Path, collection) 
     assert not list(out.rglob("*.part"))
 
 
+@pytest.mark.slow
 def test_build_py_on_a_folder_of_notes(tmp_path, collection):
     cwd = everyday(tmp_path)
     proc = run([sys.executable, str(REPO / "build.py")], cwd)
     assert_built(proc, cwd / "dist", collection)
 
 
+@pytest.mark.slow
 def test_python_m_exporter_on_a_folder_of_notes(tmp_path, collection):
     cwd = everyday(tmp_path)
     proc = run([sys.executable, "-m", "exporter", "build", "--out", "out"], cwd)
     assert_built(proc, cwd / "out", collection)
 
 
+@pytest.mark.slow
 def test_installed_command_on_a_folder_of_notes(tmp_path, collection):
     command = shutil.which("exporter", path=str(Path(sys.executable).parent))
     if command is None:
@@ -89,6 +92,7 @@ def read_until(proc: subprocess.Popen[str], wanted: str, seen: list[str], timeou
     pytest.fail(f"no line with {wanted!r} in:\n{''.join(seen)}")
 
 
+@pytest.mark.slow
 def test_watch_from_build_py_rebuilds_after_an_edit_and_stops(tmp_path):
     cwd = everyday(tmp_path)
     proc = subprocess.Popen(

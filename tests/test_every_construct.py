@@ -10,11 +10,14 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from .conftest import FIXTURES, REPO, import_apkg, pdf_text
 
 FACTS = 38
 
 
+@pytest.mark.slow
 def test_every_construct_builds_under_strict(tmp_path, collection):
     notes = shutil.copytree(FIXTURES / "every-construct", tmp_path / "notes")
     proc = subprocess.run(

@@ -235,6 +235,7 @@ def test_round_trip_through_anki_keeps_history(tmp_path, notes, collection):
     assert collection.get_note(found)["Front"] == "A fact to delete"
 
 
+@pytest.mark.slow
 def test_unchanged_rebuild_is_identical_and_writes_nothing(tmp_path, notes):
     out = tmp_path / "dist"
     config = BuildConfig(notes=notes, out=out)
@@ -247,6 +248,7 @@ def test_unchanged_rebuild_is_identical_and_writes_nothing(tmp_path, notes):
     assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file()} == mtimes
 
 
+@pytest.mark.slow
 def test_clean_rebuild_from_the_lock_is_byte_identical(tmp_path, notes):
     out = tmp_path / "dist"
     assert build(BuildConfig(notes=notes, out=out), now=lambda: T0).ok
@@ -260,6 +262,7 @@ def test_clean_rebuild_from_the_lock_is_byte_identical(tmp_path, notes):
     assert set(outputs) == {"identity.apkg", "identity.pdf", "sheets/a.pdf", "sheets/b.pdf"}
 
 
+@pytest.mark.slow
 def test_dry_run_reports_and_writes_nothing(tmp_path, notes):
     out = tmp_path / "dist"
     assert build(BuildConfig(notes=notes, out=out), now=lambda: T0).ok
@@ -292,6 +295,7 @@ def test_template_change_bumps_note_type_mtime(tmp_path, notes, collection):
     assert "letter-spacing: 0.01em" in collection.models.get(BASIC_ID)["css"]
 
 
+@pytest.mark.slow
 def test_a_deleted_note_takes_its_sheet_with_it(tmp_path, notes):
     out = tmp_path / "dist"
     assert build(BuildConfig(notes=notes, out=out, formats=("pdf",)), now=lambda: T0).ok
@@ -301,6 +305,7 @@ def test_a_deleted_note_takes_its_sheet_with_it(tmp_path, notes):
     assert not (out / "sheets/b.pdf").exists() and (out / "sheets/a.pdf").exists()
 
 
+@pytest.mark.slow
 def test_building_one_format_keeps_the_other(tmp_path, notes):
     out = tmp_path / "dist"
     assert build(BuildConfig(notes=notes, out=out), now=lambda: T0).ok

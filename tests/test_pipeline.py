@@ -16,6 +16,7 @@ from exporter.pipeline import build, select_tags
 from .conftest import REPO, copy_fixture, import_apkg, snapshot, write_note
 
 
+@pytest.mark.slow
 def test_tag_subset_builds_only_those_facts(tmp_path, collection):
     notes = copy_fixture("kinds", tmp_path)
     out = tmp_path / "dist"
@@ -42,6 +43,7 @@ def test_parent_tag_selects_children(tmp_path):
     assert select_tags(deck, ("ups",)).facts == ()
 
 
+@pytest.mark.slow
 def test_seed_note_builds_strict(tmp_path, collection):
     shutil.copytree(REPO / "notes", tmp_path / "notes")
     out = tmp_path / "dist"
@@ -98,6 +100,7 @@ def test_empty_notes_folder_is_an_error(tmp_path):
     assert "no notes found" in result.diagnostics[0].message
 
 
+@pytest.mark.slow
 def test_failed_build_leaves_outputs_and_lock_byte_identical(tmp_path):
     notes = copy_fixture("kinds", tmp_path)
     out = tmp_path / "dist"
@@ -108,6 +111,7 @@ def test_failed_build_leaves_outputs_and_lock_byte_identical(tmp_path):
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.slow
 def test_interrupted_build_leaves_everything_as_it_was(tmp_path, monkeypatch):
     notes = copy_fixture("kinds", tmp_path)
     out = tmp_path / "dist"
@@ -127,6 +131,7 @@ def test_interrupted_build_leaves_everything_as_it_was(tmp_path, monkeypatch):
     assert not [p for p in out.rglob("*.part")]
 
 
+@pytest.mark.slow
 def test_notes_are_only_ever_read(tmp_path):
     notes = copy_fixture("kinds", tmp_path)
     files = [p for p in notes.rglob("*") if p.is_file()]
@@ -177,6 +182,7 @@ def listener():
     server.server_close()
 
 
+@pytest.mark.slow
 def test_hostile_note_builds_clean_outputs_and_fetches_nothing(tmp_path, listener, collection):
     port, seen = listener
     notes = tmp_path / "notes"
@@ -225,6 +231,7 @@ def test_remote_image_fails_strict(tmp_path, listener):
     assert (d.line, d.col) == (1, 15) and "remote image" in d.message
 
 
+@pytest.mark.slow
 def test_deck_only_build_never_imports_weasyprint(tmp_path):
     import subprocess
     import sys
@@ -244,6 +251,7 @@ def test_deck_only_build_never_imports_weasyprint(tmp_path):
     assert out.stdout.strip() == "False"
 
 
+@pytest.mark.slow
 def test_incremental_sheet_equals_a_clean_build(tmp_path):
     from bench.corpus import write_corpus
 
@@ -264,6 +272,7 @@ def test_incremental_sheet_equals_a_clean_build(tmp_path):
     assert incremental == clean and len(clean) == 5
 
 
+@pytest.mark.slow
 def test_cache_keeps_what_is_used_and_prunes_the_stale(tmp_path):
     import os
     import time

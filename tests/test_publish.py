@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 
+import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
 
@@ -47,6 +48,7 @@ def sheet_text(path) -> str:
     return " ".join(page.extract_text() for page in PdfReader(path).pages)
 
 
+@pytest.mark.slow
 def test_a_build_killed_between_renames_is_finished_by_the_next(tmp_path, collection):
     notes = copy_fixture("kinds", tmp_path)
     out = tmp_path / "dist"
@@ -91,6 +93,7 @@ def test_leftover_part_files_of_killed_builds_are_removed(tmp_path):
     assert not [p for p in leftovers if p.exists()]
 
 
+@pytest.mark.slow
 def test_two_builds_at_once_both_succeed_and_one_waits(tmp_path):
     notes = copy_fixture("everyday", tmp_path)
     command = [sys.executable, str(REPO / "build.py"), "build", "--notes", str(notes)]

@@ -110,6 +110,7 @@ def warm(tmp_path_factory) -> Path:
     return base
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", sorted(EDITS))
 def test_incremental_build_equals_a_clean_one(warm, tmp_path, monkeypatch, kind):
     incremental, clean = warm / "incremental", tmp_path / "clean"

@@ -142,6 +142,7 @@ def test_a_month_of_edits_lands_note_by_note_and_keeps_every_review(setup):
     assert snapshot_collection(target) == before
 
 
+@pytest.mark.slow
 def test_a_note_edited_in_anki_is_reported_and_kept(setup):
     notes, target = setup
     assert run_sync(notes, target).exit_code == 0
@@ -182,6 +183,7 @@ def test_dry_run_changes_nothing(setup):
     assert snapshot_collection(target) == before
 
 
+@pytest.mark.slow
 def test_a_collection_anki_holds_is_a_clear_error_and_nothing_changes(setup):
     notes, target = setup
     before = snapshot_collection(target)

@@ -225,6 +225,7 @@ def notes_of(target) -> list[tuple]:
         col.close()
 
 
+@pytest.mark.slow
 def test_a_change_of_kind_changes_the_note_type_in_place(project):
     notes, target = project
     write_note(notes, "b.md", "# Words\n\n- KABIL ::: Khanij Bidesh India Ltd\n")
@@ -332,6 +333,7 @@ main()
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("point", "after"),
     [("update", 2), ("remove", 1), ("media", 1), ("import_package", 1)],
@@ -395,6 +397,7 @@ def test_a_sync_killed_at_any_point_is_rolled_back_by_the_next(project, tmp_path
     assert "nothing to do" in run_sync(notes, target).output
 
 
+@pytest.mark.slow
 def test_a_rollback_never_undoes_reviews_made_after_the_kill(project, tmp_path):
     import subprocess
     import sys

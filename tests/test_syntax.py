@@ -304,6 +304,7 @@ def test_context_falls_back_to_the_title(tmp_path):
     assert note.facts[0].context == ("Topic",)
 
 
+@pytest.mark.slow
 def test_broken_and_oversized_images_are_warnings_and_left_out(tmp_path):
     from PIL import Image
 

@@ -114,6 +114,7 @@ def check(data: bytes) -> None:
             assert d.message
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     body=fragments,
@@ -133,6 +134,7 @@ def test_generated_notes_never_raise(body, front, encoding, crlf):
 SEED = next((REPO / "notes").rglob("*.md")).read_bytes()
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     edits=st.lists(
@@ -176,6 +178,7 @@ def parse_both(data: bytes, monkeypatch) -> None:
         assert b"AtomicString" not in pickle.dumps(fast)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=HEALTH)
 @given(body=fragments)
 def test_plain_text_shortcut_changes_nothing(body, monkeypatch):

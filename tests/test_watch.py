@@ -34,6 +34,7 @@ def next_result(results: queue.Queue, wanted, timeout: float = 30):
             return result
 
 
+@pytest.mark.slow
 def test_watch_rebuilds_and_survives_a_broken_note(tmp_path):
     notes = copy_fixture("identity", tmp_path)
     config = BuildConfig(notes=notes, out=tmp_path / "dist", formats=("apkg",))
@@ -79,6 +80,7 @@ def test_only_hidden_paths_below_the_folder_and_the_out_folder_are_ignored(tmp_p
     assert relevant(os.fsencode(base / "b.md"), base, out)
 
 
+@pytest.mark.slow
 def test_a_build_that_cannot_write_is_one_message_and_the_watch_goes_on(tmp_path, monkeypatch):
     """A read-only output folder, as a user who is not root meets it (tests run as root,
     who writes anyway): the first build is refused; the next save builds."""
@@ -202,6 +204,7 @@ def save(notes: Path, text: str) -> None:
     write_note(notes, "b.md", text)
 
 
+@pytest.mark.slow
 def test_a_notes_folder_deleted_and_made_again_is_watched_again(tmp_path):
     notes = copy_fixture("identity", tmp_path)
     with watching(tmp_path, "--notes", "identity") as watcher:
@@ -217,6 +220,7 @@ def test_a_notes_folder_deleted_and_made_again_is_watched_again(tmp_path):
         assert watcher.proc.poll() is None
 
 
+@pytest.mark.slow
 def test_saves_are_seen_below_a_hidden_folder(tmp_path):
     study = tmp_path / ".study"
     study.mkdir()
@@ -229,6 +233,7 @@ def test_saves_are_seen_below_a_hidden_folder(tmp_path):
     assert (study / "dist" / "identity.apkg").is_file()
 
 
+@pytest.mark.slow
 def test_saves_are_seen_when_the_out_folder_name_is_a_prefix_of_the_notes(tmp_path):
     notes = tmp_path / "notes"
     shutil.copytree(FIXTURES / "identity", notes)
@@ -239,6 +244,7 @@ def test_saves_are_seen_when_the_out_folder_name_is_a_prefix_of_the_notes(tmp_pa
     assert (tmp_path / "no" / "notes.apkg").is_file()
 
 
+@pytest.mark.slow
 def test_an_unwritable_out_folder_is_one_line_and_the_watch_goes_on(tmp_path):
     """A file where a folder of the output path should be: nothing can be written there,
     even as root (where a read-only folder is still written)."""

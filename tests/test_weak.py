@@ -3,6 +3,7 @@ the facts you forget holds the first and not the second; the collection is only 
 
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
 
@@ -12,6 +13,7 @@ from .conftest import copy_fixture
 from .test_sync import answer, open_collection, run_sync, snapshot_collection
 
 
+@pytest.mark.slow
 def test_the_weak_sheet_holds_what_was_forgotten_and_not_what_was_known(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     notes = copy_fixture("kinds", tmp_path)

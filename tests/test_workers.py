@@ -73,6 +73,7 @@ def wait_for_workers(proc: subprocess.Popen[str], timeout: float = 60) -> list[i
     pytest.fail("the build started no render workers")
 
 
+@pytest.mark.slow
 def test_a_killed_worker_is_a_one_line_error_and_nothing_is_written(tmp_path):
     proc, out = start_build(tmp_path)
     (worker, *_) = wait_for_workers(proc)
@@ -88,6 +89,7 @@ def test_a_killed_worker_is_a_one_line_error_and_nothing_is_written(tmp_path):
     assert not [p for p in out.rglob("*") if p.suffix in (".apkg", ".pdf", ".part")]
 
 
+@pytest.mark.slow
 def test_killing_the_build_ends_its_workers(tmp_path):
     proc, _ = start_build(tmp_path)
     workers = wait_for_workers(proc)
@@ -99,6 +101,7 @@ def test_killing_the_build_ends_its_workers(tmp_path):
     assert not [pid for pid in workers if alive(pid)]
 
 
+@pytest.mark.slow
 def test_the_sheet_is_the_same_whichever_worker_rendered_which_note(tmp_path):
     """Clean and serial; clean in two workers; and from a cache filled by an earlier
     build of half the notes (other processes, another order): one set of bytes."""

@@ -215,6 +215,7 @@ def test_coverage_is_read_once():
     assert glyphs.coverage(styles) is glyphs.coverage(styles)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fixture", ["tofu", "glyphs", "edges"])
 def test_cmap_check_agrees_with_weasyprint(tmp_path, fixture):
     """The same warnings as the build reports from WeasyPrint's `.notdef` log."""

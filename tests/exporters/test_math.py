@@ -84,6 +84,7 @@ def test_the_sheet_draws_formulas_and_prints_no_tex(built, tmp_path):
     assert dark > 50
 
 
+@pytest.mark.slow
 def test_a_formula_that_cannot_be_drawn_is_a_warning_at_its_line(tmp_path):
     notes = tmp_path / "notes"
     write_note(notes, "n.md", "# N\n\nFine $x$ here.\n\nBroken: $\\frac{a}{$ here.\n")
@@ -117,6 +118,7 @@ def test_layouts_double_with_each_level_of_nesting():
     assert pdf_math.work(tex2mml("E = mc^2"))[0] < 50
 
 
+@pytest.mark.slow
 def test_a_deeply_nested_formula_prints_its_tex_with_one_warning(tmp_path, collection):
     """`\\frac` in `\\frac` 40 deep: ziamath would lay it out 2^40 times (10 deep took
     3.5 s, 16 over two minutes). The sheet prints its TeX and warns at its line; the card

@@ -132,6 +132,7 @@ def test_per_note_sheets_mirror_the_notes(kinds_build):
     assert "Lithium is used in" in pages[0] and f"page 1 of {len(pages)}" in pages[0]
 
 
+@pytest.mark.slow
 def test_paper_sizes(tmp_path):
     notes = copy_fixture("kinds", tmp_path)
     for paper, size in (("a4", (595, 842)), ("letter", (612, 792))):
@@ -141,6 +142,7 @@ def test_paper_sizes(tmp_path):
         assert (round(float(box.width)), round(float(box.height))) == size
 
 
+@pytest.mark.slow
 def test_two_builds_give_the_same_pdf(tmp_path):
     notes = copy_fixture("kinds", tmp_path)
     run_build(notes, tmp_path / "a", formats=("pdf",))
@@ -149,6 +151,7 @@ def test_two_builds_give_the_same_pdf(tmp_path):
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes()
 
 
+@pytest.mark.slow
 def test_emoji_devanagari_and_box_drawing_build_strict(tmp_path):
     notes = copy_fixture("glyphs", tmp_path)
     result = run_build(notes, tmp_path / "dist", formats=("pdf",), strict=True)
@@ -158,6 +161,7 @@ def test_emoji_devanagari_and_box_drawing_build_strict(tmp_path):
     assert "├── " in text and "└── " in text
 
 
+@pytest.mark.slow
 def test_a_character_no_font_has_fails_strict_naming_it(tmp_path):
     notes = copy_fixture("tofu", tmp_path)
     out = tmp_path / "dist"
@@ -187,6 +191,7 @@ def rendered(pdf_bytes: bytes, folder, page: int = 1, dpi: int = 50) -> list[tup
     return list(zip(data[0::3], data[1::3], data[2::3], strict=True))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="needs poppler-utils")
 def test_emoji_print_in_colour(tmp_path):
     """Render the page as a printer would and look for colour where the emoji are."""
@@ -224,6 +229,7 @@ def test_renderer_config_defaults():
     assert BuildConfig().paper == "a4"
 
 
+@pytest.mark.slow
 def test_parallel_and_serial_renders_are_byte_identical(tmp_path):
     from bench.corpus import write_corpus
     from exporter.exporters.pdf.renderer import PARALLEL_FROM
@@ -242,6 +248,7 @@ def test_parallel_and_serial_renders_are_byte_identical(tmp_path):
     assert len([k for k in one if k.startswith("sheets/")]) == PARALLEL_FROM + 1
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="needs poppler-utils")
 def test_a_stamp_draws_its_page_exactly_and_leaves_the_page_below_alone(kinds_build, tmp_path):
     """Stamp the cover over a note page (itself stamped already), and over a page with
@@ -406,6 +413,7 @@ def walk_boxes(box):
         yield from walk_boxes(child)
 
 
+@pytest.mark.slow
 def test_self_test_blanks_leave_room_to_write(tmp_path, seed_deck):
     """Lay the seed's self-test out with the sheet's own styles and measure the boxes."""
     import weasyprint
@@ -604,6 +612,7 @@ def test_tag_index_leaves_out_tags_on_every_page(seed_a4):
     assert "mains" in pages[-1].split("Tag index")[1]
 
 
+@pytest.mark.slow
 def test_contents_lists_notes_and_sections_with_links(everyday):
     path = everyday / "everyday.pdf"
     reader = PdfReader(path)
@@ -627,6 +636,7 @@ def test_contents_lists_notes_and_sections_with_links(everyday):
         assert title in pages[target]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
 def test_a_long_run_of_tag_chips_wraps_inside_the_column(tmp_path):
     """Chips had no break between them: 15 long tags ran off the page, and WeasyPrint,

@@ -77,6 +77,7 @@ def test_a_render_subsets_with_the_wheels_harfbuzz(render, tmp_path, caplog):
         assert 0 < size < 60_000, (name, size)  # the emoji font alone is 11 MB whole
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="needs pdftoppm (poppler-utils)")
 def test_the_pages_are_those_of_weasyprints_fonttools_fallback(render, tmp_path):
     ours = render("harfbuzz")
@@ -85,5 +86,6 @@ def test_the_pages_are_those_of_weasyprints_fonttools_fallback(render, tmp_path)
     assert pages_png(ours, tmp_path, "ours") == pages_png(fallback, tmp_path, "fallback")
 
 
+@pytest.mark.slow
 def test_the_same_html_gives_the_same_bytes(render):
     assert render("harfbuzz") == render("harfbuzz")
