@@ -148,12 +148,18 @@ def code_build(tmp_path_factory) -> Path:
     return tmp / "dist"
 
 
-def test_card_shows_highlighted_spans(collection, code_build):
-    import_apkg(collection, code_build / "code.apkg")
+def answers_by_question(collection, package: Path) -> dict[str, str]:
+    """Import `package`; each card's rendered answer by its note's first field."""
+    import_apkg(collection, package)
     answers = {}
     for cid in collection.find_cards(""):
         card = collection.get_card(cid)
         answers[card.note().fields[0]] = card.answer()
+    return answers
+
+
+def test_card_shows_highlighted_spans(collection, code_build):
+    answers = answers_by_question(collection, code_build / "code.apkg")
     answer = answers["How a function is defined in Python"]
     assert '<pre class="language-python highlight"><code>' in answer
     assert '<span class="k">def</span>' in answer
@@ -181,11 +187,7 @@ def attributed_build(tmp_path_factory) -> Path:
 
 
 def test_a_fence_with_attributes_reaches_the_card_highlighted(collection, attributed_build):
-    import_apkg(collection, attributed_build / "fences.apkg")
-    answers = {}
-    for cid in collection.find_cards(""):
-        card = collection.get_card(cid)
-        answers[card.note().fields[0]] = card.answer()
+    answers = answers_by_question(collection, attributed_build / "fences.apkg")
     assert len(answers) == len(ATTRIBUTED_FENCES)
     for n in range(len(ATTRIBUTED_FENCES)):
         answer = answers[f"Reading file {n}"]
