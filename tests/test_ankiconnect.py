@@ -80,6 +80,15 @@ class FakeAnki:
         return self.col.media.write_data(filename, Path(path).read_bytes())
 
 
+def reply(handler: BaseHTTPRequestHandler, body: bytes) -> None:
+    """Answer a request with `body`, as AnkiConnect answers every request: 200, JSON."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 @pytest.fixture
 def anki_connect(tmp_path):
     """The stand-in, serving on 127.0.0.1 from a thread that owns the collection."""
@@ -97,12 +106,7 @@ def anki_connect(tmp_path):
                     answer = {"result": result, "error": None}
                 except Exception as exc:  # AnkiConnect reports every failure this way
                     answer = {"result": None, "error": str(exc)}
-                data = json.dumps(answer).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                reply(self, json.dumps(answer).encode())
 
             def log_message(self, *args) -> None:
                 pass
@@ -212,10 +216,7 @@ def test_a_reply_that_is_not_ankiconnects_answer_is_one_line(tmp_path, monkeypat
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers["Content-Length"]))
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            reply(self, body)
 
         def log_message(self, *args) -> None:
             pass

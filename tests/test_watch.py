@@ -220,28 +220,27 @@ def test_a_notes_folder_deleted_and_made_again_is_watched_again(tmp_path):
         assert watcher.proc.poll() is None
 
 
+def assert_a_save_is_built(cwd: Path, notes: Path, out: Path) -> None:
+    """`watch` with whole paths (as the shell passes `~/…`) builds, then builds a save."""
+    with watching(cwd, "--notes", str(notes), "--out", str(out)) as watcher:
+        assert "built 2 notes, 7 facts" in watcher.wait_for("built ")
+        save(notes, "# M\n\n- one :: 1\n- two :: 2\n")
+        assert "built 2 notes, 8 facts" in watcher.wait_for("built ")
+    assert (out / f"{notes.name}.apkg").is_file()
+
+
 @pytest.mark.slow
 def test_saves_are_seen_below_a_hidden_folder(tmp_path):
     study = tmp_path / ".study"
     study.mkdir()
-    notes = copy_fixture("identity", study)
-    # As the shell passes `~/.study/notes`: a whole path, with the hidden folder in it.
-    with watching(tmp_path, "--notes", str(notes), "--out", str(study / "dist")) as watcher:
-        assert "built 2 notes, 7 facts" in watcher.wait_for("built ")
-        save(notes, "# M\n\n- one :: 1\n- two :: 2\n")
-        assert "built 2 notes, 8 facts" in watcher.wait_for("built ")
-    assert (study / "dist" / "identity.apkg").is_file()
+    assert_a_save_is_built(tmp_path, copy_fixture("identity", study), study / "dist")
 
 
 @pytest.mark.slow
 def test_saves_are_seen_when_the_out_folder_name_is_a_prefix_of_the_notes(tmp_path):
     notes = tmp_path / "notes"
     shutil.copytree(FIXTURES / "identity", notes)
-    with watching(tmp_path, "--notes", str(notes), "--out", str(tmp_path / "no")) as watcher:
-        assert "built 2 notes, 7 facts" in watcher.wait_for("built ")
-        save(notes, "# M\n\n- one :: 1\n- two :: 2\n")
-        assert "built 2 notes, 8 facts" in watcher.wait_for("built ")
-    assert (tmp_path / "no" / "notes.apkg").is_file()
+    assert_a_save_is_built(tmp_path, notes, tmp_path / "no")
 
 
 @pytest.mark.slow
