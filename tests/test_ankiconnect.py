@@ -126,6 +126,16 @@ def anki_connect(tmp_path):
     thread.join(10)
 
 
+@pytest.fixture
+def synced_once(tmp_path, monkeypatch, anki_connect):
+    """The kinds fixture synced once through the stand-in: (url, stand-in, notes)."""
+    monkeypatch.chdir(tmp_path)
+    url, fake = anki_connect
+    notes = copy_fixture("kinds", tmp_path)
+    assert sync_through(url, notes).exit_code == 0
+    return url, fake, notes
+
+
 def sync_through(url: str, notes: Path, *args: str):
     return CliRunner().invoke(main, ["sync", "--notes", str(notes), "--anki-connect", url, *args])
 
@@ -168,12 +178,9 @@ def test_no_anki_running_is_a_clear_error(tmp_path, monkeypatch):
 
 
 def test_a_copy_made_in_anki_is_reported_and_never_taken_for_ours(
-    tmp_path, monkeypatch, anki_connect
+    synced_once,
 ):
-    monkeypatch.chdir(tmp_path)
-    url, fake = anki_connect
-    notes = copy_fixture("kinds", tmp_path)
-    assert sync_through(url, notes).exit_code == 0
+    url, fake, notes = synced_once
     (nid,) = fake.findNotes('"Front:Capital of France"')
     original = fake.col.get_note(nid)
     copy = fake.col.new_note(original.note_type())  # Anki's "Create Copy": same fields
@@ -237,12 +244,9 @@ def test_a_reply_that_is_not_ankiconnects_answer_is_one_line(tmp_path, monkeypat
 
 
 def test_a_change_of_kind_through_ankiconnect_is_refused_before_anything_changes(
-    tmp_path, monkeypatch, anki_connect
+    synced_once,
 ):
-    monkeypatch.chdir(tmp_path)
-    url, fake = anki_connect
-    notes = copy_fixture("kinds", tmp_path)
-    assert sync_through(url, notes).exit_code == 0
+    url, fake, notes = synced_once
     general = notes / "general.md"
     general.write_text(
         general.read_text()
