@@ -1,4 +1,5 @@
-"""What the last successful build was made from, so an unchanged rebuild does nothing.
+"""What the last successful build was made from, so an unchanged rebuild does nothing,
+and the parsed notes it keeps (the store's `notes` area).
 
 The fingerprint covers every input that can change an output: the notes folder's files,
 the styles, the templates, this package's own code, the lock and the build options. The
@@ -7,18 +8,19 @@ state lives in the output folder's `.cache/`, never among the notes.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import json
 import os
 import pickle
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .config import BuildConfig
+from .publish import write_atomic
+from .store import Digests, Store
 
 PACKAGE = Path(__file__).resolve().parent
 # Files above this (fonts, big images) are known by size and time rather than re-read on
@@ -41,7 +43,7 @@ def files_below(root: Path) -> list[Path]:
     return found
 
 
-def _tree_digest(h: hashlib._Hash, root: Path, label: str) -> None:
+def _tree_digest(h: hashlib._Hash, root: Path, label: str, digests: Digests) -> None:
     if not root.is_dir():
         h.update(f"{label}:missing\n".encode())
         return
@@ -55,7 +57,7 @@ def _tree_digest(h: hashlib._Hash, root: Path, label: str) -> None:
             if st.st_size > LARGE_FILE:
                 h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
             else:
-                h.update(hashlib.sha256(path.read_bytes()).digest())
+                h.update(bytes.fromhex(digests.of(path)))
         except OSError:  # reading the notes reports it, at the file
             h.update(b"unreadable")
 
@@ -65,16 +67,17 @@ def code_digest() -> str:
     """This package's own code: it cannot change under a running process, so it is
     read once per process, not once per build."""
     h = hashlib.sha256()
-    _tree_digest(h, PACKAGE, "code")
+    _tree_digest(h, PACKAGE, "code", Digests())
     return h.hexdigest()
 
 
-def content_digest(config: BuildConfig) -> str:
+def content_digest(config: BuildConfig, digests: Digests) -> str:
     """What every output is made from, whatever the options: the notes, the styles and
-    this package's code. An output recorded with another content digest is stale."""
+    this package's code. An output recorded with another content digest is stale. Each
+    file's digest comes from `digests`, which the notes' reading then shares."""
     h = hashlib.sha256()
-    _tree_digest(h, config.notes, "notes")
-    _tree_digest(h, config.styles, "styles")
+    _tree_digest(h, config.notes, "notes", digests)
+    _tree_digest(h, config.styles, "styles", digests)
     h.update(code_digest().encode())
     return h.hexdigest()
 
@@ -149,19 +152,20 @@ def save_state(config: BuildConfig, fp: str, outputs: list[Path], summary: dict[
         "outputs": {str(p): _stat(p) for p in outputs},
         "summary": summary,
     }
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data, indent=1, sort_keys=True).encode())
 
 
 class ParsedNotes:
-    """Parsed notes from earlier builds, keyed by the file's bytes, its place and this
-    package's code. Only notes that parsed without any problem are kept, so every
-    problem is found afresh; a note is parsed again when an image it uses changed."""
+    """Parsed notes from earlier builds (the store's `notes` area), keyed by the file's
+    bytes, its place and this package's code. Only notes that parsed without any problem
+    are kept, so every problem is found afresh; a note is parsed again when an image it
+    uses changed."""
 
-    def __init__(self, config: BuildConfig) -> None:
-        self.folder = config.out / ".cache" / "notes"
-        self.pending: dict[str, bytes] = {}
+    AREA = "notes"
+
+    def __init__(self, config: BuildConfig, store: Store) -> None:
+        self.area = store.area(self.AREA)
+        self.digests = store.digests
         # Each note read without a problem this build → its key (`pipeline.load`).
         self.clean: dict[str, str] = {}
         self.salt = hashlib.sha256(
@@ -172,28 +176,18 @@ class ParsedNotes:
         return hashlib.sha256(f"{self.salt}|{rel}|{digest}".encode()).hexdigest()
 
     def get(self, key: str) -> Any | None:
-        path = self.folder / f"{key}.pickle"
-        try:
-            note, media = pickle.loads(path.read_bytes())
-        except (OSError, pickle.PickleError, EOFError, AttributeError, ValueError):
+        found = self.area.get(f"{key}.pickle", pickle.loads)
+        if found is None:
             return None
+        note, media = found
         if any(_stat(Path(p)) != stat for p, stat in media.items()):
             return None
-        touch(path)
         return note
 
-    def put(self, key: str, entry: bytes) -> None:
-        """Remember a note's `entry`; written by `flush`, once the build has succeeded."""
-        self.pending[key] = entry
-
-    def flush(self) -> None:
-        if self.pending:
-            self.folder.mkdir(parents=True, exist_ok=True)
-        for key, entry in self.pending.items():
-            tmp = self.folder / f"{key}.tmp"
-            tmp.write_bytes(entry)
-            os.replace(tmp, self.folder / f"{key}.pickle")
-        self.pending.clear()
+    def put(self, key: str, entry: bytes, decoded: tuple[Any, Any]) -> None:
+        """Stage a note's `entry` (`note_entry`) and what it decodes to; written when
+        the build has succeeded."""
+        self.area.put(f"{key}.pickle", entry, decoded)
 
 
 def note_entry(note: Any) -> bytes:
@@ -204,28 +198,6 @@ def note_entry(note: Any) -> bytes:
     return pickle.dumps((note, media), protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def read_entry(entry: bytes) -> Any:
-    return pickle.loads(entry)[0]
-
-
-# Cached parses and renders unused for this long are deleted after a successful build;
-# each use refreshes an entry's time, so whatever the notes still need is kept.
-KEEP_UNUSED = 14 * 24 * 3600
-
-
-def touch(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        os.utime(path)
-
-
-def prune(folder: Path, now: float, subfolders: Iterable[str], keep: float = KEEP_UNUSED) -> int:
-    """Delete cache files not used within `keep` seconds from the parsed notes and the
-    given exporters' folders; returns how many went."""
-    gone = 0
-    for sub in ("notes", *subfolders):
-        for path in (folder / sub).glob("*"):
-            with contextlib.suppress(OSError):
-                if path.is_file() and now - path.stat().st_mtime > keep:
-                    path.unlink()
-                    gone += 1
-    return gone
+def read_entry(entry: bytes) -> tuple[Any, Any]:
+    """A note entry decoded: the note and the state of its images."""
+    return pickle.loads(entry)  # type: ignore[no-any-return,unused-ignore]

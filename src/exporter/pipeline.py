@@ -12,7 +12,6 @@ import contextlib
 import dataclasses
 import difflib
 import functools
-import hashlib
 import multiprocessing
 import os
 import threading
@@ -28,6 +27,7 @@ from .diagnostics import Diagnostic, Severity, error, has_errors, sort_unique, w
 from .identity import Lock, Report
 from .model import Deck, Fact, Note
 from .sources import Source, display_path, find_notes, read_source
+from .store import Store, open_store
 
 Progress = Callable[[str], None]
 
@@ -83,7 +83,7 @@ def load(
                 "add a Markdown note, e.g. notes/topic.md",
             )
         )
-    parsed = parsed or cache.ParsedNotes(config)
+    parsed = parsed or cache.ParsedNotes(config, open_store(config.out))
     notes: list[Note | None] = []
     sources: dict[int, tuple[Source, str, bool]] = {}
     for path in paths:
@@ -102,9 +102,10 @@ def load(
             progress(f"read {source.rel}")
         diagnostics.extend(diags)
         if entry is not None:
-            notes[i] = cache.read_entry(entry)
+            decoded = cache.read_entry(entry)
+            notes[i] = decoded[0]
             if clean and not diags:
-                parsed.put(key, entry)
+                parsed.put(key, entry, decoded)
                 parsed.clean[source.rel] = key
     deck_notes = tuple(n for n in notes if n is not None)
     deck = Deck(config.name, deck_notes)
@@ -119,11 +120,11 @@ def known_note(
     front matter read again: the same bytes read the same way, and only notes that read
     without a problem are kept. With a `snapshot` it comes resolved."""
     try:
-        data = path.read_bytes()
+        digest = parsed.digests.of(path)
     except OSError:
         return None  # reading it again reports why
     rel = path.relative_to(root).as_posix()
-    key = parsed.key(rel, hashlib.sha256(data).hexdigest())
+    key = parsed.key(rel, digest)
     note = (snapshot and snapshot.note(rel, key, parsed)) or parsed.get(key)
     if note is not None:
         parsed.clean[rel] = key
@@ -286,21 +287,83 @@ def worker_died(config: BuildConfig, exc: workers_.WorkerDied) -> Diagnostic:
     )
 
 
+class Stop(Exception):
+    """A stage that ends the build early, with its result."""
+
+    def __init__(self, result: BuildResult) -> None:
+        self.result = result
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a build was asked for and what it reads: the chosen formats, the digests of
+    every input (read once), and what the last build recorded."""
+
+    config: BuildConfig
+    store: Store
+    chosen: tuple[exporters.Exporter, ...]
+    content: str
+    inputs: str
+    state: cache.State | None
+
+    @property
+    def stamps(self) -> dict[str, str]:
+        return {k: v for e in self.chosen for k, v in e.signatures(self.config).items()}
+
+
 def _build(config: BuildConfig, progress: Progress | None, now: Callable[[], int]) -> BuildResult:
+    """The stages in order; any of them may end the build with its result (`Stop`)."""
+    store = open_store(config.out)
+    store.discard()
+    try:
+        plan = planned(config, store)
+        up_to_date(plan)
+        parsed = cache.ParsedNotes(config, store)
+        snapshot = resolved.open_snapshot(config, store)
+        examined = examined_or_stop(plan, progress, parsed, snapshot)
+        resolution = resolve(plan, examined, snapshot, now)
+        subset = selected(plan, resolution, examined.diagnostics)
+        advice = tuple(line for e in plan.chosen for line in e.advice(resolution.report))
+        if config.dry_run:
+            report, diags, counts = resolution.report, examined.diagnostics, counts_of(subset)
+            return BuildResult(subset, diags, report=report, counts=counts, advice=advice)
+        diags, outputs = published(plan, subset, resolution, examined.diagnostics, progress)
+        counts = counts_of(subset)
+        diags, stale = remembered(plan, resolution, parsed, outputs, diags, counts, advice)
+        return BuildResult(
+            subset,
+            diags,
+            tuple(outputs),
+            report=resolution.report,
+            counts=counts,
+            advice=(*advice, *stale),
+        )
+    except Stop as stop:
+        store.discard()
+        return stop.result
+
+
+def planned(config: BuildConfig, store: Store) -> Plan:
+    chosen = tuple(exporters.chosen(config))
     names = config.formats or exporters.NAMES
-    chosen = [exporters.get(name) for name in names]
-    content = cache.content_digest(config)
+    content = cache.content_digest(config, store.digests)
     formats = {
         f"{name}:{k}": v
         for name, e in zip(names, chosen, strict=True)
         for k, v in e.fingerprint(config).items()
     }
     inputs = cache.input_digest(config, content, formats)
-    fingerprint = cache.fingerprint(config, inputs)
-    state = cache.load_state(config)
+    return Plan(config, store, chosen, content, inputs, cache.load_state(config))
+
+
+def up_to_date(plan: Plan) -> None:
+    """Stop with the last build's result when nothing it was made from has changed."""
+    config, state = plan.config, plan.state
     asks_more = config.dry_run or config.forget_removed
-    if state and not asks_more and state.still_valid(fingerprint):
-        return BuildResult(
+    if not state or asks_more or not state.still_valid(cache.fingerprint(config, plan.inputs)):
+        return
+    raise Stop(
+        BuildResult(
             None,
             tuple(
                 Diagnostic(**{**w, "severity": Severity(w["severity"])})
@@ -312,48 +375,77 @@ def _build(config: BuildConfig, progress: Progress | None, now: Callable[[], int
             counts=tuple(state.summary["counts"]),
             advice=tuple(state.summary.get("advice", [])),
         )
+    )
 
-    parsed = cache.ParsedNotes(config)
-    snapshot = resolved.open_snapshot(config)
-    examined = examine(config, progress, parsed, snapshot)
+
+def examined_or_stop(
+    plan: Plan,
+    progress: Progress | None,
+    parsed: cache.ParsedNotes,
+    snapshot: resolved.Snapshot | None,
+) -> Examined:
+    examined = examine(plan.config, progress, parsed, snapshot)
     deck, diags = examined.deck, examined.diagnostics
-    if (examined.lock is None and snapshot is None) or has_errors(diags, config.strict):
-        return BuildResult(deck, diags, ok=False, counts=counts_of(deck))
+    if (examined.lock is None and snapshot is None) or has_errors(diags, plan.config.strict):
+        raise Stop(BuildResult(deck, diags, ok=False, counts=counts_of(deck)))
+    return examined
 
-    stamps = {k: v for e in chosen for k, v in e.signatures(config).items()}
-    resolution = None
+
+def resolve(
+    plan: Plan, examined: Examined, snapshot: resolved.Snapshot | None, now: Callable[[], int]
+) -> resolved.Resolution:
+    """Identities for every fact: the snapshot's for unchanged notes, else a full match
+    against the lock."""
+    config, deck, stamps = plan.config, examined.deck, plan.stamps
     if snapshot is not None:
         with contextlib.suppress(resolved.Stale):
-            resolution = snapshot.resolve(deck, now, stamps)
-    if resolution is None:
-        lock = examined.lock
+            return snapshot.resolve(deck, now, stamps)
+    lock = examined.lock
+    if lock is None:
+        # A piece of the snapshot was lost: read the lock after all and match in full.
+        # Notes that came resolved resolve again to the same facts.
+        lock, lock_diags = read_lock(config)
         if lock is None:
-            # A piece of the snapshot was lost: read the lock after all and match in
-            # full. Notes that came resolved resolve again to the same facts.
-            lock, lock_diags = read_lock(config)
-            if lock is None:
-                return BuildResult(deck, (*diags, *lock_diags), ok=False, counts=counts_of(deck))
-        resolution = resolved.full(deck, lock, now, stamps, config.scope, config.forget_removed)
-    deck, report = resolution.deck, resolution.report
+            diags = (*examined.diagnostics, *lock_diags)
+            raise Stop(BuildResult(deck, diags, ok=False, counts=counts_of(deck)))
+    return resolved.full(deck, lock, now, stamps, config.scope, config.forget_removed)
+
+
+def selected(
+    plan: Plan, resolution: resolved.Resolution, diags: tuple[Diagnostic, ...]
+) -> Deck:
+    """The facts `--tag` asks for (every fact without it)."""
+    config, deck = plan.config, resolution.deck
     subset = select_tags(deck, config.tags)
     if config.tags and not subset.facts:
         diags = sort_unique([*diags, no_match(deck, config)])
-        return BuildResult(subset, diags, ok=False, report=report, counts=counts_of(subset))
-    advice = tuple(line for e in chosen for line in e.advice(report))
-    if config.dry_run:
-        return BuildResult(subset, diags, report=report, counts=counts_of(subset), advice=advice)
+        report = resolution.report
+        raise Stop(BuildResult(subset, diags, ok=False, report=report, counts=counts_of(subset)))
+    return subset
 
+
+def published(
+    plan: Plan,
+    subset: Deck,
+    resolution: resolved.Resolution,
+    diags: tuple[Diagnostic, ...],
+    progress: Progress | None,
+) -> tuple[tuple[Diagnostic, ...], list[Path]]:
+    """Every format written beside its final names, then all renamed into place with the
+    lock; or, on an error, nothing at all."""
+    config = plan.config
     publication = publish.Publication(config.out)
     try:
         publication.folder(config.out)
-        after: list[Callable[[], None]] = []
-        for exporter in chosen:
+        for exporter in plan.chosen:
             paths = {final: publication.stage(final) for final in exporter.targets(subset, config)}
-            result = exporter.export(subset, config, paths, progress)
+            result = exporter.export(subset, config, paths, plan.store, progress)
             diags = sort_unique([*diags, *result.diagnostics])
-            after.extend(result.after)
         if has_errors(diags, config.strict):
-            return BuildResult(subset, diags, ok=False, report=report, counts=counts_of(subset))
+            report = resolution.report
+            raise Stop(
+                BuildResult(subset, diags, ok=False, report=report, counts=counts_of(subset))
+            )
         lock_text = resolution.lock_text
         old_text = config.lock_path.read_text("utf-8") if config.lock_path.is_file() else None
         if lock_text != old_text and resolution.has_facts:
@@ -362,17 +454,28 @@ def _build(config: BuildConfig, progress: Progress | None, now: Callable[[], int
         publication.commit()
     finally:
         publication.abandon()
+    return diags, outputs
 
-    counts = counts_of(subset)
+
+def remembered(
+    plan: Plan,
+    resolution: resolved.Resolution,
+    parsed: cache.ParsedNotes,
+    outputs: list[Path],
+    diags: tuple[Diagnostic, ...],
+    counts: tuple[int, int, int],
+    advice: tuple[str, ...],
+) -> tuple[tuple[Diagnostic, ...], list[str]]:
+    """After the outputs are in place: the store's one commit, then the record of what
+    was built. Failing here costs the next build time, not this one's outputs."""
+    config = plan.config
     try:
-        stale = remember(config, chosen, state, outputs, content, diags, counts, inputs, advice)
-        parsed.flush()
-        resolved.save(config, resolution, parsed.clean)
-        for step in after:
-            step()
+        resolved.save(config, plan.store, resolution, parsed.clean)
+        plan.store.commit()
+        stale = remember(plan, outputs, diags, counts, advice)
     except OSError as exc:
         # The outputs and the lock are in place: say so, rather than "nothing changed".
-        stale = []
+        plan.store.discard()
         where = exc.filename or config.out / ".cache"
         diags = sort_unique(
             [
@@ -387,41 +490,36 @@ def _build(config: BuildConfig, progress: Progress | None, now: Callable[[], int
                 ),
             ]
         )
-    return BuildResult(
-        subset, diags, tuple(outputs), report=report, counts=counts, advice=(*advice, *stale)
-    )
+        return diags, []
+    return diags, stale
 
 
 def remember(
-    config: BuildConfig,
-    chosen: list[exporters.Exporter],
-    state: cache.State | None,
+    plan: Plan,
     outputs: list[Path],
-    content: str,
     diags: tuple[Diagnostic, ...],
     counts: tuple[int, int, int],
-    inputs: str,
     advice: tuple[str, ...],
 ) -> list[str]:
-    """After the outputs are in place: tidy the folders the exporters own, record what
-    was built (for the stale report and the next no-op check), prune the caches. Returns
-    the stale-output lines."""
-    owned = [folder for e in chosen for folder in e.folders(config)]
+    """Tidy the folders the exporters own, record what was built (for the stale-output
+    report and the next no-op check), prune the store. Returns the stale-output lines."""
+    config, state = plan.config, plan.state
+    owned = [folder for e in plan.chosen for folder in e.folders(config)]
     if state:
         remove_stale(config.out, owned, state, outputs)
     whole = [p for p in outputs if not any(f in p.parents for f in owned)]
     recorded = manifest.load(config.out)
-    stale = manifest.stale(recorded, whole, content)
-    manifest.update(config.out, recorded, whole, content, config.command())
-    # Each format's cache is pruned when that format builds: importing the others to
+    stale = manifest.stale(recorded, whole, plan.content)
+    manifest.update(config.out, recorded, whole, plan.content, config.command())
+    # Each format's areas are pruned when that format builds: importing the others to
     # ask would load WeasyPrint's templates into every deck build.
-    own_caches = [sub for e in chosen for sub in e.cache_folders()]
-    cache.prune(config.out / ".cache", time.time(), own_caches)
+    areas = [cache.ParsedNotes.AREA, *(a for e in plan.chosen for a in e.cache_folders())]
+    plan.store.prune(areas)
     # Warnings and advice are kept with the state, so an unchanged rebuild still shows
     # them (removed facts still in Anki, stale outputs).
     warnings = [{**dataclasses.asdict(d), "severity": d.severity.value} for d in diags]
     summary = {"counts": counts, "warnings": warnings, "advice": [*advice, *stale]}
-    cache.save_state(config, cache.fingerprint(config, inputs), outputs, summary)
+    cache.save_state(config, cache.fingerprint(config, plan.inputs), outputs, summary)
     return stale
 
 

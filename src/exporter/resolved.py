@@ -19,15 +19,12 @@ chosen knowing every GUID in use.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import itertools
 import json
-import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from . import identity
@@ -35,9 +32,11 @@ from .cache import ParsedNotes, code_digest
 from .config import BuildConfig
 from .identity import Change, Lock, LockEntry, Report, compose, entry_line
 from .model import Cloze, Deck, Fact, Note
+from .store import Area, Store
 
 VERSION = 5
-FOLDER = "resolved"
+AREA = "resolved"
+INDEX = "index.json"
 
 
 @dataclass(frozen=True)
@@ -150,12 +149,16 @@ class Snapshot:
     """The last build's pieces, read lazily: the index at once, a note's piece when it
     is asked for (`note`) or when its note changed (its old entries join the match)."""
 
-    folder: Path
+    store: Store
     notes: dict[str, dict[str, Any]]
     removed: tuple[LockEntry, ...]
     stamps: dict[str, tuple[str, int]]
     lock_id: str
     kept: dict[str, Piece] = field(default_factory=dict)
+
+    @property
+    def area(self) -> Area:
+        return self.store.area(AREA)
 
     def note(self, path: str, key: str, parsed: ParsedNotes) -> Note | None:
         """The resolved note at `path` if its bytes are unchanged (`key`, the parse key)
@@ -165,23 +168,30 @@ class Snapshot:
         if record is None or record["key"] != key or record["twins"]:
             return None
         kept = self._read(record)
-        note = parsed.get(key)
-        if kept is None or note is None or len(note.facts) != len(kept["ids"]):
+        if kept is None:
             return None
-        facts = tuple(
-            with_identity(fact, *ids) for fact, ids in zip(note.facts, kept["ids"], strict=True)
-        )
-        note = dataclasses.replace(note, facts=facts)
+
+        def make() -> Note | None:
+            note = parsed.get(key)
+            if note is None or len(note.facts) != len(kept["ids"]):
+                return None
+            facts = tuple(
+                with_identity(fact, *ids)
+                for fact, ids in zip(note.facts, kept["ids"], strict=True)
+            )
+            return dataclasses.replace(note, facts=facts)
+
+        # The piece's file is named by the note's key and identities: it names the note.
+        # Asking `parsed` again checks the note's images are still as they were.
+        note = self.store.memo((AREA, record["file"]), make)
+        if note is None or parsed.get(key) is None:
+            return None
         self.kept[path] = Piece(note, tuple(kept["lines"]), record["file"])
         return note
 
     def _read(self, record: dict[str, Any]) -> dict[str, Any] | None:
         """A piece's file (`write_piece`): the identities, then the lock lines."""
-        try:
-            head, *lines = (self.folder / record["file"]).read_text(encoding="utf-8").split("\n")
-            return {"ids": json.loads(head), "lines": lines}
-        except (OSError, ValueError):
-            return None
+        return self.area.get(record["file"], decode_piece)
 
     def resolve(self, deck: Deck, now: Callable[[], int], stamps: Mapping[str, str]) -> Resolution:
         """Match the facts of the notes not kept against the entries of the notes they
@@ -248,18 +258,19 @@ class Snapshot:
         )
 
 
-def write_piece(folder: Path, piece: Piece, key: str) -> str:
+def decode_piece(data: bytes) -> dict[str, Any]:
+    head, *lines = data.decode("utf-8").split("\n")
+    return {"ids": json.loads(head), "lines": lines}
+
+
+def write_piece(area: Area, piece: Piece, key: str) -> str:
     """A piece's file, named by what it holds, written once: its facts' identities as
     one line of JSON, then its lock lines as they stand in the lock (one JSON object a
     line, never a raw line break): read back without decoding them."""
     ids = json.dumps([identity_of(f) for f in piece.note.facts], ensure_ascii=False)
     kept = "\n".join([ids, *piece.lines])
     file = hashlib.sha256(f"{key}|{kept}".encode()).hexdigest()[:32] + ".txt"
-    target = folder / file
-    if not target.exists():
-        tmp = target.with_suffix(".tmp")
-        tmp.write_text(kept, encoding="utf-8")
-        os.replace(tmp, target)
+    area.put(file, kept.encode("utf-8"))
     return file
 
 
@@ -286,10 +297,6 @@ class Stale(Exception):
     """A piece the index names is missing or unreadable: match in full instead."""
 
 
-def _folder(config: BuildConfig) -> Path:
-    return config.out / ".cache" / FOLDER
-
-
 def _salt(config: BuildConfig) -> str:
     return hashlib.sha256(
         f"{VERSION}|{code_digest()}|{config.root_deck}|{config.notes.resolve()}".encode()
@@ -304,34 +311,38 @@ def lock_digest(config: BuildConfig) -> str | None:
         return None
 
 
-def open_snapshot(config: BuildConfig) -> Snapshot | None:
+def open_snapshot(config: BuildConfig, store: Store) -> Snapshot | None:
     """The last build's snapshot, if the lock is still the one it wrote and this build
     is of the whole folder with the same code; else None (match in full)."""
     if config.scope or config.forget_removed:
         return None
-    folder = _folder(config)
+    data = store.area(AREA).read(INDEX)
+    if data is None:
+        return None
     try:
-        index = json.loads((folder / "index.json").read_text(encoding="utf-8"))
+        index = json.loads(data)
         if index["salt"] != _salt(config) or index["lock"] != lock_digest(config):
             return None
         removed = tuple(identity.entry_from_json(e, i) for i, e in enumerate(index["removed"]))
         stamps = {k: (h, m) for k, (h, m) in index["stamps"].items()}
-        return Snapshot(folder, index["notes"], removed, stamps, str(index["lock_id"]))
-    except (OSError, ValueError, KeyError, TypeError):
+        return Snapshot(store, index["notes"], removed, stamps, str(index["lock_id"]))
+    except (ValueError, KeyError, TypeError):
         return None
 
 
-def save(config: BuildConfig, resolution: Resolution, keys: Mapping[str, str]) -> None:
-    """Record this build's pieces for the next one, after the lock is in place. Each
+def save(
+    config: BuildConfig, store: Store, resolution: Resolution, keys: Mapping[str, str]
+) -> None:
+    """Stage this build's pieces for the next one, with the lock as it now is. Each
     piece's file is named by its note's bytes and identities, so only changed notes are
-    written, and the index, written last, never names a file that is not there."""
+    written; the index is written after them (`Area.commit`), so it never names a file
+    that is not there, and the pieces no longer named go after it."""
     if config.scope or not resolution.has_facts:
         return
-    folder = _folder(config)
-    folder.mkdir(parents=True, exist_ok=True)
-    notes = {}
+    area = store.area(AREA)
+    notes: dict[str, dict[str, Any]] = {}
     for p in resolution.pieces:
-        file = p.file or write_piece(folder, p, keys.get(p.note.path, ""))
+        file = p.file or write_piece(area, p, keys.get(p.note.path, ""))
         questions = [(f.plain_question, f.plain_answer) for f in p.note.facts]
         notes[p.note.path] = {
             "key": keys.get(p.note.path, ""),
@@ -347,11 +358,5 @@ def save(config: BuildConfig, resolution: Resolution, keys: Mapping[str, str]) -
         "lock_id": resolution.lock_id,
         "notes": notes,
     }
-    tmp = folder / "index.tmp"
-    tmp.write_text(json.dumps(index, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, folder / "index.json")
-    used = {r["file"] for r in notes.values()} | {"index.json"}
-    for path in folder.iterdir():
-        if path.name not in used:
-            with contextlib.suppress(OSError):
-                path.unlink()
+    area.record(INDEX, json.dumps(index, ensure_ascii=False).encode("utf-8"))
+    area.retain({str(r["file"]) for r in notes.values()} | {INDEX})

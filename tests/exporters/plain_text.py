@@ -11,6 +11,7 @@ from exporter.diagnostics import Diagnostic, warning
 from exporter.exporters import Output
 from exporter.identity import Report
 from exporter.model import Deck
+from exporter.store import Store
 
 
 class PlainTextExporter:
@@ -47,6 +48,7 @@ class PlainTextExporter:
         deck: Deck,
         config: BuildConfig,
         paths: Mapping[Path, Path],
+        store: Store,
         progress: Callable[[str], None] | None = None,
     ) -> Output:
         whole, *per_note = self.targets(deck, config)

@@ -13,6 +13,7 @@ import pytest
 
 from exporter.exporters.marks import anki_math, pdf_math
 from exporter.model import Mark
+from exporter.store import Store
 from tests.conftest import REPO, copy_fixture, import_apkg, run_build, write_note
 
 
@@ -96,9 +97,12 @@ def test_a_formula_that_cannot_be_drawn_is_a_warning_at_its_line(tmp_path):
 
 
 def test_drawing_is_cached_by_source(tmp_path):
-    first = pdf_math.draw("\\alpha + \\beta", "inline", tmp_path)
+    store = Store(tmp_path)
+    first = pdf_math.draw("\\alpha + \\beta", "inline", store.area(pdf_math.AREA))
     assert isinstance(first, dict) and first["depth"] >= 0
-    assert list((tmp_path / "math").glob("*.json"))
+    assert not list(tmp_path.rglob("*.json"))  # staged: written when the build succeeds
+    store.commit()
+    assert list((tmp_path / ".cache" / pdf_math.AREA).glob("*.json"))
     assert pdf_math.draw("\\unknowncommand", "inline") == "unknown command \\unknowncommand"
 
 
@@ -151,7 +155,11 @@ def test_a_deeply_nested_formula_prints_its_tex_with_one_warning(tmp_path, colle
 
 
 def test_a_drawing_is_written_to_the_cache_only_when_kept(tmp_path):
-    assert isinstance(pdf_math.draw("\\gamma^3", "inline", tmp_path, keep=False), dict)
-    assert not (tmp_path / "math").exists()  # `check` and dry runs draw, and keep nothing
-    assert isinstance(pdf_math.draw("\\gamma^3", "inline", tmp_path), dict)
-    assert len(list((tmp_path / "math").glob("*.json"))) == 1  # drawn before: kept now
+    store = Store(tmp_path)
+    area = store.area(pdf_math.AREA)
+    assert isinstance(pdf_math.draw("\\gamma^3", "inline", area, keep=False), dict)
+    store.commit()
+    assert not area.folder.exists()  # `check` and dry runs draw, and keep nothing
+    assert isinstance(pdf_math.draw("\\gamma^3", "inline", area), dict)
+    store.commit()
+    assert len(list(area.folder.glob("*.json"))) == 1  # drawn before: kept now

@@ -23,14 +23,12 @@ if TYPE_CHECKING:
     from ..diagnostics import Diagnostic
     from ..identity import Report
     from ..model import Deck
+    from ..store import Store
 
 
 @dataclass(frozen=True)
 class Output:
     diagnostics: tuple[Diagnostic, ...] = ()
-    # Cache writes to make once the build has succeeded and its outputs are in place:
-    # a failed or interrupted build leaves the caches as they were, as it does `dist/`.
-    after: tuple[Callable[[], None], ...] = ()
 
 
 class Exporter(Protocol):
@@ -46,7 +44,7 @@ class Exporter(Protocol):
         ...
 
     def cache_folders(self) -> list[str]:
-        """Folders under the output's `.cache/` that this format keeps and prunes."""
+        """The store's areas this format keeps (see `store`), pruned when it builds."""
         ...
 
     def fingerprint(self, config: BuildConfig) -> dict[str, str]:
@@ -74,10 +72,13 @@ class Exporter(Protocol):
         deck: Deck,
         config: BuildConfig,
         paths: Mapping[Path, Path],
+        store: Store,
         progress: Callable[[str], None] | None = None,
     ) -> Output:
         """Write each target to `paths[target]`, a temporary file the pipeline renames
-        into place once every format has succeeded; report long work to `progress`."""
+        into place once every format has succeeded; report long work to `progress`. What
+        the format keeps between builds goes in its areas of `store`, staged: the
+        pipeline writes them once the build has succeeded."""
         ...
 
 

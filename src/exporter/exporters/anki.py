@@ -35,6 +35,7 @@ from ..model import (
     plain,
     render_marks,
 )
+from ..store import Store
 from . import Output, anki_rows, marks, missing_styles, versions
 from .anki_rows import NoteRows, RowCache
 
@@ -300,7 +301,7 @@ class AnkiExporter:
         return {}
 
     def cache_folders(self) -> list[str]:
-        return [anki_rows.FOLDER]
+        return [anki_rows.AREA]
 
     def fingerprint(self, config: BuildConfig) -> dict[str, str]:
         return versions("genanki")
@@ -326,6 +327,7 @@ class AnkiExporter:
         deck: Deck,
         config: BuildConfig,
         paths: Mapping[Path, Path],
+        store: Store,
         progress: Callable[[str], None] | None = None,
     ) -> Output:
         (target,) = (paths[t] for t in self.targets(deck, config))
@@ -333,7 +335,7 @@ class AnkiExporter:
         types = note_types(card_css(config.styles))
         import genanki  # here, not at the top: a no-op build never loads it
 
-        cache = RowCache(config.out)
+        cache = RowCache(store)
         every = [cache.rows(note, lambda n: note_rows(n, types)) for note in deck.notes]
         decks: dict[str, genanki.Deck] = {}
         for name, kind in dict.fromkeys(use for rows in every for use in rows.uses):
@@ -357,7 +359,7 @@ class AnkiExporter:
             conn.commit()
             conn.close()
             write_zip(target, db_path, [(m.name, Path(m.path)) for m in media])
-        return Output(after=(cache.flush,))
+        return Output()
 
 
 def note_rows(note: Note, types: Mapping[Kind, Any]) -> NoteRows:

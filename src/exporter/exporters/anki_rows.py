@@ -11,16 +11,15 @@ of rows after an edit, and the same rows whether they were kept or made afresh.
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
-from ..cache import code_digest, touch
+from ..cache import code_digest
 from ..model import Note
+from ..store import Store
 
-FOLDER = "apkg"
+AREA = "apkg"
 
 
 @dataclass(frozen=True)
@@ -39,34 +38,27 @@ def key_of(note: Note) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-class RowCache:
-    """Rows per note, read back when the note and its identities are unchanged. A note
-    without a digest (made by hand, not parsed) is never kept."""
+def decode(data: bytes) -> NoteRows:
+    found = pickle.loads(data)
+    if not isinstance(found, NoteRows):
+        raise TypeError("not a note's rows")
+    return found
 
-    def __init__(self, out: Path) -> None:
-        self.folder = out / ".cache" / FOLDER
-        self.pending: dict[Path, NoteRows] = {}
+
+class RowCache:
+    """Rows per note (the store's `apkg` area), read back when the note and its
+    identities are unchanged. A note without a digest (made by hand, not parsed) is never
+    kept."""
+
+    def __init__(self, store: Store) -> None:
+        self.area = store.area(AREA)
 
     def rows(self, note: Note, make: Callable[[Note], NoteRows]) -> NoteRows:
         if not note.digest:
             return make(note)
-        path = self.folder / f"{key_of(note)}.pickle"
-        try:
-            found = pickle.loads(path.read_bytes())
-            if isinstance(found, NoteRows):
-                touch(path)
-                return found
-        except (OSError, pickle.PickleError, EOFError, AttributeError, ValueError, TypeError):
-            pass
-        made = self.pending[path] = make(note)
-        return made
-
-    def flush(self) -> None:
-        """Write the rows made this build: run once the build has succeeded."""
-        if self.pending:
-            self.folder.mkdir(parents=True, exist_ok=True)
-        for path, rows in self.pending.items():
-            tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL))
-            os.replace(tmp, path)
-        self.pending.clear()
+        name = f"{key_of(note)}.pickle"
+        found = self.area.get(name, decode)
+        if found is None:
+            found = make(note)
+            self.area.put(name, pickle.dumps(found, protocol=pickle.HIGHEST_PROTOCOL), found)
+        return found

@@ -34,6 +34,7 @@ from ..diagnostics import Diagnostic
 from ..model import Deck, Fact
 from ..pipeline import build, examine
 from ..sources import display_path
+from ..store import Store
 from .collection import CollectionBusy, CollectionUnreadable
 from .plan import Edit, InCollection, Plan, Refused, Synced, Update, plan
 
@@ -299,7 +300,7 @@ def write_package(config: BuildConfig, deck: Deck, folder: Path) -> Path:
     exporter = exporters.get("apkg")
     out_config = dataclasses.replace(config, out=folder, formats=("apkg",))
     (target,) = exporter.targets(deck, out_config)
-    exporter.export(deck, out_config, {target: target})
+    exporter.export(deck, out_config, {target: target}, Store(folder))  # a scratch store
     return target
 
 

@@ -9,8 +9,8 @@ for the PDF exporter's `check`, so `build` and `check` both warn at its line. So
 that would take ziamath too long: it lays out each row of a formula twice (once to learn
 how tall its brackets must stretch), so its time doubles with every level of nesting
 (`\\frac` in `\\frac`…); `work` counts the layouts before any is done. Drawings are kept
-by their source: in this process, and as files under the sheet cache, written only by a
-build that writes the sheet (never by `check` or a dry run).
+by their source: in this process, and in the store's `math` area, staged only by a build
+that writes the sheet (never by `check` or a dry run).
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ import re
 import warnings
 import xml.etree.ElementTree as etree
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from ...config import BuildConfig
 from ...diagnostics import Diagnostic, warning
 from ...model import Deck, Mark, Note, render_marks
 from ...sources import display_path
+from ...store import Area, open_store
 
 # The size ziamath draws at; the drawing is then scaled to the text by `em`.
 SIZE = 20.0
@@ -42,6 +42,8 @@ CLOZE_RE = re.compile(r'<span class="cloze">(.*?)</span>', re.S)
 HINT_RE = re.compile(r'<span class="hint">\((.*?)\)</span>', re.S)
 BLANK_RE = re.compile(r'<span class="blank"[^>]*></span>')
 VERSION = "1"
+# The store's area for drawings (the sheet's `Renderer` hands it to `render`).
+AREA = "math"
 # The node layouts ziamath may do for one formula (a few tenths of a millisecond each):
 # about a second. `\frac` nested 7 deep takes some 3,000, 8 deep over 6,000.
 MAX_WORK = 5_000
@@ -67,27 +69,21 @@ def tex(source: str) -> str:
 
 
 def draw(
-    source: str, display: str = "inline", cache: Path | None = None, keep: bool = True
+    source: str, display: str = "inline", cache: Area | None = None, keep: bool = True
 ) -> dict[str, Any] | str:
     """The drawing of one formula (SVG and its size in em), or why it cannot be drawn.
-    A drawing is read from `cache` when there, and written to it only with `keep`."""
+    A drawing is read from the store's `cache` area when there, and staged in it only
+    with `keep`."""
     key = hashlib.sha256(f"{VERSION}|{display}|{source}".encode()).hexdigest()
-    file = cache / "math" / f"{key}.json" if cache is not None else None
+    name = f"{key}.json"
     found = _DRAWN.get(key)
-    if found is None and file is not None and file.exists():
-        try:
-            found = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            found = None
+    if found is None and cache is not None:
+        found = cache.get(name, json.loads)
     if found is None:
         found = _typeset(source, display)
     _DRAWN[key] = found
-    if keep and file is not None and isinstance(found, dict) and not file.exists():
-        try:
-            file.parent.mkdir(parents=True, exist_ok=True)
-            file.write_text(json.dumps(found), encoding="utf-8")
-        except OSError:
-            pass
+    if keep and cache is not None and isinstance(found, dict) and not cache.exists(name):
+        cache.put(name, json.dumps(found).encode(), found)
     return found
 
 
@@ -147,7 +143,7 @@ def _typeset(source: str, display: str) -> dict[str, Any] | str:
     }
 
 
-def render(mark: Mark, cache: Path | None = None, **context: Any) -> str:
+def render(mark: Mark, cache: Area | None = None, **context: Any) -> str:
     display = "block" if mark.attrs.get("display") == "block" else "inline"
     source = tex(mark.source)
     drawn = draw(source, display, cache)
@@ -182,7 +178,7 @@ def formulas(note: Note) -> Iterator[tuple[str, str]]:
     yield from found
 
 
-def problems(note: Note, cache: Path | None = None) -> Iterator[tuple[str, str]]:
+def problems(note: Note, cache: Area | None = None) -> Iterator[tuple[str, str]]:
     """Each formula of a note the sheet cannot draw: (its source, why). Drawings are read
     from `cache` but not written: this runs for `check` and dry runs too."""
     for source, display in formulas(note):
@@ -195,7 +191,7 @@ def diagnostics(deck: Deck, config: BuildConfig) -> list[Diagnostic]:
     """A warning at each formula the sheet prints as its source. The model keeps no
     position for a formula, so its place is found in the note's text: the first place
     that source stands after a math delimiter (else the fact holding it, else line 1)."""
-    cache = config.out / ".cache" / "sheets"
+    cache = open_store(config.out).area(AREA)
     out = []
     for note in deck.notes:
         bad = list(problems(note, cache))

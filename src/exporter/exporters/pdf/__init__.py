@@ -20,8 +20,10 @@ from ...config import BuildConfig
 from ...diagnostics import Diagnostic
 from ...identity import Report
 from ...model import Deck
+from ...store import Store, open_store
 from .. import Output, missing_styles, versions
-from . import fonts, glyphs
+from ..marks import pdf_math
+from . import fonts, glyphs, renderer
 from .assembly import assemble, single_notes
 from .renderer import Progress, Renderer
 
@@ -29,10 +31,13 @@ from .renderer import Progress, Renderer
 def weak_sheet(config: BuildConfig, deck: Deck, remarks: dict[str, str]) -> bytes:
     """The sheet of the facts a person keeps forgetting: laid out as the revision sheet,
     facts only, each with its remark."""
-    renderer = Renderer(config, deck, remarks)
+    store = open_store(config.out)
+    renderer = Renderer(config, deck, remarks, store)
     with renderer.session():
         parts, guess = renderer.sheet_parts(deck, False)
-        return assemble(renderer, deck, parts, False, guess)
+        pdf = assemble(renderer, deck, parts, False, guess)
+    store.commit()
+    return pdf
 
 
 class PdfExporter:
@@ -55,7 +60,7 @@ class PdfExporter:
         return {config.out / "sheets": "note sheet"}
 
     def cache_folders(self) -> list[str]:
-        return ["sheets"]
+        return [renderer.AREA, pdf_math.AREA]
 
     def fingerprint(self, config: BuildConfig) -> dict[str, str]:
         try:
@@ -73,8 +78,6 @@ class PdfExporter:
         styles = missing_styles(config, "palette.css", "sheet.css")
         if styles:
             return styles
-        from ..marks import pdf_math
-
         return glyphs.missing_glyph_diagnostics(deck, config) + pdf_math.diagnostics(deck, config)
 
     def export(
@@ -82,9 +85,10 @@ class PdfExporter:
         deck: Deck,
         config: BuildConfig,
         paths: Mapping[Path, Path],
+        store: Store,
         progress: Progress | None = None,
     ) -> Output:
-        renderer = Renderer(config, deck)
+        renderer = Renderer(config, deck, store=store)
         missing: dict[str, tuple[str, ...]] = {}
         with renderer.session():
             parts, guess = renderer.sheet_parts(deck, False, progress)

@@ -14,10 +14,8 @@ import hashlib
 import itertools
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...cache import touch
 from ...model import Deck, Note
 from .merge import Sheet
 from .page import sheet_date
@@ -259,10 +257,8 @@ def single_notes(
     assembled once per version of the note. The overlays the new ones need start
     rendering now, in parallel workers when there are several, while this process
     assembles the whole sheet; the returned call finishes the note sheets."""
-    from ...publish import write_atomic
-
     sheets: list[bytes] = []
-    todo: dict[int, tuple[list[dict[str, Any]], Path]] = {}
+    todo: dict[int, tuple[list[dict[str, Any]], str]] = {}
     for i, (note, part) in enumerate(zip(notes, parts, strict=True)):
         date = sheet_date(note.facts)
         running = [
@@ -272,12 +268,10 @@ def single_notes(
         key = hashlib.sha256(
             f"{renderer.key_base}|single|{json.dumps(running, sort_keys=True)}|".encode() + part.pdf
         ).hexdigest()
-        done = renderer.cache / f"{key}.single.pdf"
-        if done.exists():
-            touch(done)
-            sheets.append(done.read_bytes())
-        else:
-            sheets.append(b"")
+        done = f"{key}.single.pdf"
+        found = renderer.area.read(done)
+        sheets.append(found or b"")
+        if found is None:
             todo[i] = (running, done)
     overlays = renderer.parts_later(
         [renderer.overlay_job(running) for running, _ in todo.values()],
@@ -285,10 +279,9 @@ def single_notes(
     )
 
     def finish() -> list[bytes]:
-        renderer.cache.mkdir(parents=True, exist_ok=True)
         for (i, (_, done)), overlay in zip(todo.items(), overlays(), strict=True):
             sheets[i] = one_note(notes[i], parts[i], overlay)
-            write_atomic(done, sheets[i])
+            renderer.area.put(done, sheets[i])
         return sheets
 
     return finish

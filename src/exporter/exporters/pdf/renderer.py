@@ -1,10 +1,21 @@
 """One build's sheets: each note's HTML, its render (from the part cache when the HTML is
 unchanged, else rendered, in parallel workers when there are several), and the cover,
-index, key and overlay pages assembly needs."""
+index, key and overlay pages assembly needs.
+
+The part cache is the store's `sheets` area. A render is kept by its HTML (`key`), which
+is exact but costs writing every note's HTML on every build: half a second for a hundred
+notes, most of a one-note edit. So each note's HTML key is also kept under a key of
+everything that HTML is made from (`note_key`): the templates, styles and fonts
+(`key_base`), this package's code and the libraries that draw marks, the build's
+options, and the note itself (its bytes and place, `Note.digest`; its facts' identities
+and deletion numbers; remarks; where its images are). A note whose key is kept, and
+whose render is, is not written out.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import re
@@ -13,13 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from ... import __version__
-from ...cache import touch
+from ...cache import code_digest
 from ...config import BuildConfig
 from ...model import FACT_SLOT_RE, Deck, Note, fact_slot, render_marks
-from ...publish import write_atomic
+from ...store import Store, open_store
 from ...workers import Pool
-from .. import marks
-from . import fonts, memo
+from .. import marks, versions
+from ..marks import pdf_math
+from . import fonts
 from .page import (
     environment,
     leading_sections,
@@ -39,20 +51,33 @@ Progress = Callable[[str], None]
 PARALLEL_FROM = 6
 # Answers in one run of the answer key (`Renderer.answer_key`): some ten pages.
 KEY_RUN = 400
+AREA = "sheets"
+
+
+@functools.cache
+def libraries() -> str:
+    """The libraries a note's HTML is drawn with, besides the templates."""
+    return json.dumps(versions("weasyprint", "jinja2", "ziamath", "pygments"), sort_keys=True)
 
 
 class Renderer:
     """Templates, the part cache and the page geometry of one build's sheets."""
 
     def __init__(
-        self, config: BuildConfig, deck: Deck, remarks: dict[str, str] | None = None
+        self,
+        config: BuildConfig,
+        deck: Deck,
+        remarks: dict[str, str] | None = None,
+        store: Store | None = None,
     ) -> None:
         self.config = config
         # A remark printed after a fact (the weak sheet's "forgotten 3×"); a sheet with
         # remarks shows only its facts, as a `--tag` subset does.
         self.remarks = remarks or {}
         self.env = environment()
-        self.cache = config.out / ".cache" / "sheets"
+        self.store = store or open_store(config.out)
+        self.area = self.store.area(AREA)
+        self.cache = self.area.folder
         self.media = {m.name: Path(m.path).resolve().as_uri() for m in deck.media}
         width, height = PAPER[config.paper]
         self.page_height = height
@@ -89,7 +114,7 @@ class Renderer:
     def render(self, html: str, css_extra: str = "") -> Part:
         """A render from the cache when this exact HTML was rendered before."""
         key = self.key(html, css_extra)
-        return self.cached(key) or self.store(key, self.engine.render(html, css_extra))
+        return self.cached(key) or self.keep(key, self.engine.render(html, css_extra))
 
     def key(self, html: str, css_extra: str = "") -> str:
         return hashlib.sha256(f"{self.key_base}|{css_extra}|{html}".encode()).hexdigest()
@@ -165,7 +190,8 @@ class Renderer:
             only=", ".join(f"#{t}" for t in sorted(wanted)),
             date="",
         )
-        return render_marks(page, marks.renderer("pdf", cache=self.cache, media=self.media))
+        math = self.store.area(pdf_math.AREA)
+        return render_marks(page, marks.renderer("pdf", cache=math, media=self.media))
 
     def sheet_parts(
         self, deck: Deck, self_test: bool, progress: Progress | None = None
@@ -173,10 +199,10 @@ class Renderer:
         """The note parts of a sheet, and (for several notes) how many pages its cover
         and contents are expected to take. That needs only the titles, so this process
         finds it (`guess_html`) while the workers render the notes."""
-        memos = [memo.note_key(self, note, self_test) for note in deck.notes]
+        memos = [self.note_key(note, self_test) for note in deck.notes]
         found: list[Part | None] = []
         for key in memos:
-            html_key = memo.recall(self, key)
+            html_key = self.area.get(f"{key}.memo", bytes.decode) if key else None
             found.append(self.cached(html_key) if html_key else None)
         todo = [i for i, part in enumerate(found) if part is None]
         jobs = [(self.note_html(deck.notes[i], self_test), "") for i in todo]
@@ -192,18 +218,37 @@ class Renderer:
             guess = self.engine.render(guess_html)
         for i, job, part in zip(todo, jobs, later(), strict=True):
             found[i] = part
-            memo.remember(self, memos[i], self.key(*job))
+            memo = memos[i]
+            if memo is not None:
+                html_key = self.key(*job)
+                self.area.put(f"{memo}.memo", html_key.encode("ascii"), html_key)
         if fresh and guess is not None:
-            # Kept only now: a build whose workers failed leaves the cache as it was.
-            self.store(guess_key, guess)
+            self.keep(guess_key, guess)
         return [p for p in found if p is not None], guess.pages if guess else None
 
-    def is_cached(self, job: tuple[str, str]) -> bool:
-        return all(path.exists() for path in self._files(self.key(*job)))
+    def note_key(self, note: Note, self_test: bool) -> str | None:
+        """The key of everything the note's HTML is made from; None for a note made by
+        hand (no digest), whose HTML is always written."""
+        if not note.digest:
+            return None
+        config = self.config
+        made_of = [
+            self.key_base,
+            code_digest(),
+            libraries(),
+            self_test,
+            sorted(config.tags),
+            config.source_name,
+            note.digest,
+            note.path,
+            [[f.guid, f.mtime, f.numbers, self.remarks.get(f.guid, "")] for f in note.facts],
+            [[m.name, self.media.get(m.name, "")] for m in note.media],
+        ]
+        return hashlib.sha256(json.dumps(made_of).encode()).hexdigest()
 
-    def _files(self, key: str) -> tuple[Path, Path]:
-        """A cached render's PDF and its page facts."""
-        return self.cache / f"{key}.pdf", self.cache / f"{key}.json"
+    def is_cached(self, job: tuple[str, str]) -> bool:
+        key = self.key(*job)
+        return self.area.exists(f"{key}.pdf") and self.area.exists(f"{key}.json")
 
     def parts(
         self, jobs: list[tuple[str, str]], names: list[str], progress: Progress | None = None
@@ -231,26 +276,24 @@ class Renderer:
                 if progress:
                     progress(names[i].format(n=n, total=len(todo)))
                 parts[i] = waiting[i]() if parallel else self.engine.render(*jobs[i])
-            # Cached only once the whole batch is rendered: a worker that dies, or an
-            # interrupt, leaves the cache as it was.
             for i in todo:
                 part = parts[i]
                 assert part is not None  # rendered just above
-                self.store(keys[i], part)
+                self.keep(keys[i], part)
             return [p for p in parts if p is not None]
 
         return collect
 
     def cached(self, key: str) -> Part | None:
-        pdf_path, meta_path = self._files(key)
-        if not (pdf_path.exists() and meta_path.exists()):
+        """A render kept in the store: its page facts from memory when this process
+        has them, its PDF from the file."""
+        meta = self.area.get(f"{key}.json", json.loads)
+        pdf = self.area.read(f"{key}.pdf") if meta is not None else None
+        if meta is None or pdf is None:
             return None
-        touch(pdf_path)
-        touch(meta_path)
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
         boxes = {k: tuple(v) for k, v in meta.get("boxes", {}).items()}
         return Part(
-            pdf_path.read_bytes(),
+            pdf,
             meta["pages"],
             meta["anchors"],
             tuple(meta["missing"]),
@@ -259,8 +302,8 @@ class Renderer:
             meta.get("bottom", 0.0),
         )
 
-    def store(self, key: str, part: Part) -> Part:
-        self.cache.mkdir(parents=True, exist_ok=True)
+    def keep(self, key: str, part: Part) -> Part:
+        """Stage a render in the store (written once the build has succeeded)."""
         meta = {
             "pages": part.pages,
             "anchors": part.anchors,
@@ -269,9 +312,8 @@ class Renderer:
             "top": part.top,
             "bottom": part.bottom,
         }
-        pdf_path, meta_path = self._files(key)
-        write_atomic(pdf_path, part.pdf)
-        write_atomic(meta_path, json.dumps(meta, sort_keys=True).encode())
+        self.area.put(f"{key}.pdf", part.pdf)
+        self.area.put(f"{key}.json", json.dumps(meta, sort_keys=True).encode(), meta)
         return part
 
     # ------------------------------------------------------------ whole sheets

@@ -1,0 +1,252 @@
+"""What builds remember, in one place: the output folder's `.cache/`.
+
+The store is split into areas, one per stage or format that keeps something (`notes` for
+parsed notes, `resolved` for identities, `apkg` for deck rows, `sheets` for rendered
+parts, `math` for formula drawings). An entry is named by a key of everything it is made
+from, so an entry that exists is right by its name alone and is never updated in place.
+
+- Reads go through memory: an entry read or written once in this process is not read
+  and decoded again. A one-shot build keeps that memory for itself; a process that
+  builds again and again (`watch`) keeps it between builds (`warm`), with the digests of
+  the files it has read.
+- Writes are staged and written together by `commit`, once the build has succeeded: a
+  build that fails or is interrupted leaves the store as it was.
+- Entries unused for `KEEP_UNUSED` are pruned after a successful build. Using an entry
+  refreshes its file's time (at most once a day per process).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .publish import write_atomic
+
+T = TypeVar("T")
+
+# Entries unused for this long are deleted after a successful build.
+KEEP_UNUSED = 14 * 24 * 3600
+# How often one process refreshes an entry's time when it keeps using it.
+TOUCH_EVERY = 24 * 3600
+# A file whose modification time is this close to when it was hashed may change again
+# within the file system's clock tick without its time changing: hash it again next time.
+RACY_NS = 2_000_000_000
+
+
+class Area:
+    """One part of the store: a folder of entries named by their keys."""
+
+    def __init__(self, store: Store, name: str) -> None:
+        self.store = store
+        self.name = name
+        self.folder = store.root / name
+        self.staged: dict[str, bytes] = {}
+        # Records (not named by what they hold) staged to replace what is there, and the
+        # entries to keep when the area is tidied after them (`retain`).
+        self.records: dict[str, bytes] = {}
+        self.retained: set[str] | None = None
+        self.memory: dict[str, Any] = {}
+        self.touched: dict[str, float] = {}
+
+    def path(self, name: str) -> Path:
+        return self.folder / name
+
+    def exists(self, name: str) -> bool:
+        return name in self.staged or self.path(name).is_file()
+
+    def read(self, name: str) -> bytes | None:
+        """The entry's bytes, or None when there is none (or it cannot be read)."""
+        if name in self.staged:
+            return self.staged[name]
+        if name in self.records:
+            return self.records[name]
+        try:
+            data = self.path(name).read_bytes()
+        except OSError:
+            return None
+        self.touch(name)
+        return data
+
+    def get(self, name: str, decode: Callable[[bytes], T], keep: bool = True) -> T | None:
+        """The entry decoded, from memory when this process has it (and its file is still
+        there), else read and decoded; None when it is missing or does not decode.
+        `keep=False` for entries cheap to read again and large to hold (rendered PDFs)."""
+        if name in self.memory and (name in self.staged or self.path(name).is_file()):
+            self.touch(name)
+            return self.memory[name]  # type: ignore[no-any-return,unused-ignore]
+        data = self.read(name)
+        if data is None:
+            return None
+        try:
+            value = decode(data)
+        except Exception:  # a damaged or outdated entry is made again, never an error
+            return None
+        if keep:
+            self.memory[name] = value
+        return value
+
+    def put(self, name: str, data: bytes, value: Any = None) -> None:
+        """Stage an entry, written by `Store.commit`; `value` is what `get` would decode
+        from `data`, remembered so that nothing decodes it again."""
+        self.staged[name] = data
+        if value is not None:
+            self.memory[name] = value
+
+    def record(self, name: str, data: bytes) -> None:
+        """Stage a record: a file that says where things stand (an index), not named by
+        what it holds, so it replaces what is there; written after the entries."""
+        self.records[name] = data
+
+    def retain(self, names: set[str]) -> None:
+        """After this build's writes, delete the area's files not in `names`."""
+        self.retained = set(names)
+
+    def touch(self, name: str) -> None:
+        """Refresh the entry's time, so pruning keeps what builds still use."""
+        now = time.time()
+        if now - self.touched.get(name, 0.0) < TOUCH_EVERY:
+            return
+        self.touched[name] = now
+        with contextlib.suppress(OSError):
+            os.utime(self.path(name))
+
+    def commit(self) -> None:
+        """Entries first, then records, then the tidying: a record never names an entry
+        that is not there."""
+        if self.staged or self.records:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        for name, data in self.staged.items():
+            if not self.path(name).is_file():  # named by what it holds: already right
+                write_atomic(self.path(name), data)
+        for name, data in self.records.items():
+            write_atomic(self.path(name), data)
+        if self.retained is not None and self.folder.is_dir():
+            for path in self.folder.iterdir():
+                if path.name not in self.retained:
+                    with contextlib.suppress(OSError):
+                        path.unlink()
+                        self.memory.pop(path.name, None)
+        self.discard()
+
+    def discard(self) -> None:
+        for name in self.staged:
+            if not self.path(name).is_file():
+                self.memory.pop(name, None)
+        self.staged.clear()
+        self.records.clear()
+        self.retained = None
+
+    def prune(self, now: float, keep: float = KEEP_UNUSED) -> int:
+        gone = 0
+        if not self.folder.is_dir():
+            return 0
+        for path in self.folder.iterdir():
+            with contextlib.suppress(OSError):
+                if path.is_file() and now - path.stat().st_mtime > keep:
+                    path.unlink()
+                    self.memory.pop(path.name, None)
+                    self.touched.pop(path.name, None)
+                    gone += 1
+        return gone
+
+
+class Store:
+    """The `.cache/` of one output folder: its areas, the digests of files read, and a
+    memory of values made from them."""
+
+    def __init__(self, out: Path) -> None:
+        self.root = out / ".cache"
+        self.areas: dict[str, Area] = {}
+        self.digests = Digests()
+        self.memos: dict[Any, Any] = {}
+        self.pruned: dict[str, float] = {}
+
+    def area(self, name: str) -> Area:
+        if name not in self.areas:
+            self.areas[name] = Area(self, name)
+        return self.areas[name]
+
+    def memo(self, key: Any, make: Callable[[], T | None]) -> T | None:
+        """A value made from entries of the store, kept while the store is (None, for
+        "cannot be made", is not kept): `key` must name everything it is made from."""
+        found = self.memos.get(key)
+        if found is None:
+            found = make()
+            if found is not None:
+                self.memos[key] = found
+        return found
+
+    def commit(self) -> None:
+        """Write every staged entry: once, after the build has succeeded."""
+        for area in self.areas.values():
+            area.commit()
+
+    def discard(self) -> None:
+        for area in self.areas.values():
+            area.discard()
+
+    def prune(self, names: list[str], now: float | None = None) -> int:
+        """Delete the entries of these areas unused for `KEEP_UNUSED`; how many went.
+        A store kept warm prunes each area at most once a day: looking costs a stat of
+        every entry, and nothing it keeps using can go."""
+        now = time.time() if now is None else now
+        names = [n for n in names if now - self.pruned.get(n, 0.0) >= TOUCH_EVERY]
+        gone = 0
+        for name in names:
+            self.pruned[name] = now
+            gone += self.area(name).prune(now)
+        if gone:
+            self.memos.clear()  # made from entries that may have gone
+        return gone
+
+
+class Digests:
+    """The SHA-256 of files read, kept with each file's size, time and inode, so an
+    unchanged file is not read again by a process that builds again. A file changed
+    within the clock tick of its hashing is hashed again."""
+
+    def __init__(self) -> None:
+        self.known: dict[Path, tuple[tuple[int, int, int], str, int]] = {}
+
+    def of(self, path: Path, data: bytes | None = None) -> str:
+        """The file's digest (hex); `data` when the caller has read it already. Raises
+        OSError when the file cannot be read."""
+        st = path.stat()
+        sig = (st.st_size, st.st_mtime_ns, st.st_ino)
+        held = self.known.get(path)
+        if data is None and held is not None and held[0] == sig and sig[1] < held[2] - RACY_NS:
+            return held[1]
+        digest = hashlib.sha256(path.read_bytes() if data is None else data).hexdigest()
+        self.known[path] = (sig, digest, time.time_ns())
+        return digest
+
+
+_warm: dict[Path, Store] | None = None
+
+
+def open_store(out: Path) -> Store:
+    """The store of `out`: the one this process keeps warm, else a new one."""
+    if _warm is None:
+        return Store(out)
+    key = Path(os.path.abspath(out))
+    store = _warm.get(key)
+    if store is None:
+        store = _warm[key] = Store(out)
+    store.discard()  # what a failed build staged is not the store's
+    return store
+
+
+@contextlib.contextmanager
+def warm() -> Iterator[None]:
+    """Keep each output folder's store between builds in this process (`watch`)."""
+    global _warm
+    before, _warm = _warm, {}
+    try:
+        yield
+    finally:
+        _warm = before
