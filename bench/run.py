@@ -2,7 +2,7 @@
 
     python -m bench                   # the full run: several minutes
     python -m bench --quick           # 10× fewer facts everywhere: does the script work?
-    python -m bench --only deck       # or sheet, or subsetter
+    python -m bench --only deck       # or sheet, subsetter, watch
     python -m bench --markdown        # the table in Markdown, for README's Performance
     python -m bench --ankdown PATH    # the ankdown to compare with (else ankdown on PATH)
 
@@ -31,7 +31,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import deck, sheet, subsetter, table
+from bench import deck, sheet, subsetter, table, watch
 from bench.workspace import Bench
 
 PER_FILE = 100
@@ -57,7 +57,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="python -m bench", description=(__doc__ or "").splitlines()[0]
     )
     parser.add_argument("--quick", action="store_true", help="10× fewer facts everywhere")
-    parser.add_argument("--only", choices=("deck", "sheet", "subsetter"), help="only these rows")
+    parser.add_argument(
+        "--only", choices=("deck", "sheet", "subsetter", "watch"), help="only these rows"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs per timing (default 3)")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     parser.add_argument("--ankdown", help="the ankdown command (default: ankdown on PATH)")
@@ -92,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows += subsetter.rows(bench)
         if args.only in (None, "deck"):
             rows += deck.rows(bench)
+        if args.only in (None, "watch"):
+            rows += watch.rows(bench)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"load average at end {load}")
     print()

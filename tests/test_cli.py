@@ -212,7 +212,7 @@ def test_check_reports_a_character_no_font_has_as_build_does(tmp_path):
 @pytest.mark.slow
 def test_check_and_dry_run_write_nothing_under_the_output_folder(tmp_path, monkeypatch):
     """Both draw the formulas (to warn about one the sheet cannot draw), and kept the
-    drawings under `dist/.cache/sheets/math/`: now nothing at all is written."""
+    drawings under the output's `.cache/`: now nothing at all is written."""
     monkeypatch.chdir(tmp_path)  # `check` has no --out: it reads ./dist
     notes = copy_fixture("math", tmp_path)
     checked = CliRunner().invoke(main, ["check", "--notes", str(notes)])
@@ -221,7 +221,7 @@ def test_check_and_dry_run_write_nothing_under_the_output_folder(tmp_path, monke
     assert not (tmp_path / "dist").exists()
     built = CliRunner().invoke(main, ["build", "--notes", str(notes)])
     assert built.exit_code == 0, built.output
-    assert list((tmp_path / "dist" / ".cache" / "sheets" / "math").glob("*.json"))
+    assert list((tmp_path / "dist" / ".cache" / "math").glob("*.json"))
     note = notes / "physics" / "mech.md"
     note.write_text(note.read_text() + "\n- Energy of a spring :: $U = \\tfrac{1}{2}kx^2$\n")
     before = snapshot(tmp_path)

@@ -277,7 +277,7 @@ def test_cache_keeps_what_is_used_and_prunes_the_stale(tmp_path):
     import os
     import time
 
-    from exporter import cache
+    from exporter.store import Store
 
     notes = copy_fixture("kinds", tmp_path)
     out = tmp_path / "dist"
@@ -294,7 +294,7 @@ def test_cache_keeps_what_is_used_and_prunes_the_stale(tmp_path):
     assert not stale.exists()
     unchanged_note = [p for p in used if p.suffix == ".pickle"]
     assert any(p.exists() for p in unchanged_note), "a still-used parse was pruned"
-    assert cache.prune(out / ".cache", time.time(), ["sheets"]) == 0
+    assert Store(out).prune(["notes", "sheets"]) == 0
 
 
 def test_an_unchanged_rebuild_still_shows_the_warnings(tmp_path):

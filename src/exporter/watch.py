@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import store, workers
 from .config import BuildConfig
 from .pipeline import BuildResult, build
 from .sources import display_path
@@ -25,7 +26,9 @@ from .sources import display_path
 if TYPE_CHECKING:
     from watchdog.observers.api import BaseObserver, ObservedWatch
 
-DEBOUNCE_SECONDS = 0.3
+# A save is built once the folders have been quiet this long: enough for an editor's
+# write-and-rename, short beside the build it starts.
+DEBOUNCE_SECONDS = 0.05
 # How often the watched folders are looked at, to watch again one that was made again.
 POLL_SECONDS = 0.25
 
@@ -41,23 +44,30 @@ def watch(
     on_error: Callable[[str], None] = print_error,
 ) -> None:
     """Build once, then again after each burst of changes, until `stop` is set. A build
-    that cannot write its outputs is one line to `on_error`, and the watch goes on."""
+    that cannot write its outputs is one line to `on_error`, and the watch goes on.
+
+    The process stays warm between builds: the store's entries and file digests, the
+    parser, WeasyPrint with its fonts, and the render workers are kept, so a save costs
+    what the saved note changes. Nothing kept can go stale: store entries are named by
+    what they hold, a file's digest is checked against its size, time and inode, and
+    workers are kept only for the same styles and fonts."""
     stop = stop or threading.Event()
     changed = threading.Event()
     folders = Folders(config, changed)
     folders.start()
     try:
-        run(config, on_result, on_error)
-        while not stop.is_set():
-            if folders.refresh():
-                changed.set()  # a folder made again: its notes are new to the watch
-            if not changed.wait(POLL_SECONDS):
-                continue
-            while changed.is_set():
-                changed.clear()
-                if stop.wait(DEBOUNCE_SECONDS):
-                    return
+        with store.warm(), workers.warm():
             run(config, on_result, on_error)
+            while not stop.is_set():
+                if folders.refresh():
+                    changed.set()  # a folder made again: its notes are new to the watch
+                if not changed.wait(POLL_SECONDS):
+                    continue
+                while changed.is_set():
+                    changed.clear()
+                    if stop.wait(DEBOUNCE_SECONDS):
+                        return
+                run(config, on_result, on_error)
     finally:
         folders.stop()
 

@@ -6,10 +6,15 @@ a build that is killed outright (`kill -9`, a closed terminal) leaves its worker
 re-parented, holding the terminal's pipes. Every pool is made here: its workers ask the
 kernel to end them when the build's process ends, and a dead worker becomes `WorkerDied`,
 which the pipeline reports in one line.
+
+A process that builds again and again (`watch`) keeps its pools between builds (`warm`):
+starting a worker costs about as much as rendering a note, and a kept worker has its
+fonts loaded already.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import multiprocessing
@@ -89,11 +94,18 @@ class Pool:
         self._context = multiprocessing.get_context(start_method)
         self._init = (os.getpid(), initializer, initargs)
         self._pool: ProcessPoolExecutor | None = None
+        self.kept = False
+        self.broken = False
 
     def __enter__(self) -> Pool:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self.kept and not self.broken and exc[0] is None:
+            return  # kept for the next build (`shared`)
+        self.close()
+
+    def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
@@ -121,6 +133,7 @@ class Pool:
             try:
                 return future.result()
             except BrokenProcessPool as exc:
+                self.broken = True
                 raise WorkerDied(DIED) from exc
 
         return result
@@ -132,4 +145,42 @@ class Pool:
         try:
             yield from self._executor().map(function, items, chunksize=chunksize)
         except BrokenProcessPool as exc:
+            self.broken = True
             raise WorkerDied(DIED) from exc
+
+
+_warm: dict[tuple[Any, ...], Pool] | None = None
+
+
+def shared(
+    workers: int,
+    start_method: str,
+    initializer: Callable[..., None] | None = None,
+    initargs: tuple[Any, ...] = (),
+) -> Pool:
+    """A pool for one build; while `warm`, the pool the last build used when it was made
+    the same way (a changed style or font is another engine, so other workers)."""
+    if _warm is None:
+        return Pool(workers, start_method, initializer, initargs)
+    key = (workers, start_method, initializer, initargs)
+    pool = _warm.get(key)
+    if pool is None or pool.broken:
+        for old in _warm.values():
+            old.close()
+        _warm.clear()
+        pool = _warm[key] = Pool(workers, start_method, initializer, initargs)
+        pool.kept = True
+    return pool
+
+
+@contextlib.contextmanager
+def warm() -> Iterator[None]:
+    """Keep pools between builds in this process, and end them all on leaving."""
+    global _warm
+    before, _warm = _warm, {}
+    try:
+        yield
+    finally:
+        for pool in _warm.values():
+            pool.close()
+        _warm = before

@@ -28,7 +28,7 @@ from ...cache import code_digest
 from ...config import BuildConfig
 from ...model import FACT_SLOT_RE, Deck, Note, fact_slot, render_marks
 from ...store import Store, open_store
-from ...workers import Pool
+from ...workers import shared
 from .. import marks, versions
 from ..marks import pdf_math
 from . import fonts
@@ -92,7 +92,7 @@ class Renderer:
             css_text,
             tuple(p.resolve() for p in (styles, config.notes, *fonts.folders(styles))),
         )
-        self.pool = Pool(
+        self.pool = shared(
             config.worker_count, "spawn", initializer=_start_worker, initargs=(self.engine,)
         )
         self.key_base = hashlib.sha256(
