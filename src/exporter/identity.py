@@ -454,7 +454,21 @@ def resolve(
     outside = [e for e in lock.entries if not e.path.startswith(scope)]
     inside = [e for e in lock.entries if e.path.startswith(scope)]
     matched = match(facts, inside)
-    taken = {e.guid for e in lock.entries}.union(taken)
+    # Every GUID in use, gathered only when a fact needs a new one: a reworded fact
+    # keeps its own, and gathering costs a look at every fact of the library.
+    in_use: set[str] = set()
+    gathered = False
+
+    def claim(fact: Fact) -> str:
+        nonlocal gathered
+        if not gathered:
+            in_use.update(e.guid for e in lock.entries)
+            in_use.update(taken)
+            gathered = True
+        guid = new_guid(fact, in_use, lock_id)
+        in_use.add(guid)
+        return guid
+
     clock: list[int] = []
 
     def tick(after: int = 0) -> int:
@@ -469,8 +483,7 @@ def resolve(
         entry = matched.get(i)
         digest = content_hash(fact)
         if entry is None:
-            guid = new_guid(fact, taken, lock_id)
-            taken.add(guid)
+            guid = claim(fact)
             mtime, status = tick(), "new"
         else:
             guid = entry.guid

@@ -55,12 +55,18 @@ def watch(
     changed = threading.Event()
     folders = Folders(config, changed)
     folders.start()
+    # The lock sits beside the notes, where no folder is watched: a checkout or a hand
+    # edit of it is seen by its signature, looked at as often as the folders are.
+    lock = signature(config.lock_path)
     try:
         with store.warm(), workers.warm():
             run(config, on_result, on_error)
+            lock = signature(config.lock_path)
             while not stop.is_set():
                 if folders.refresh():
                     changed.set()  # a folder made again: its notes are new to the watch
+                if signature(config.lock_path) != lock:
+                    changed.set()
                 if not changed.wait(POLL_SECONDS):
                     continue
                 while changed.is_set():
@@ -68,8 +74,18 @@ def watch(
                     if stop.wait(DEBOUNCE_SECONDS):
                         return
                 run(config, on_result, on_error)
+                lock = signature(config.lock_path)  # as this build left it
     finally:
         folders.stop()
+
+
+def signature(path: Path) -> tuple[int, int, int] | None:
+    """A file's inode, size and time: what changes when it is written or replaced."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def run(
