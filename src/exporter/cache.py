@@ -62,13 +62,40 @@ def _tree_digest(h: hashlib._Hash, root: Path, label: str, digests: Digests) -> 
             h.update(b"unreadable")
 
 
+# The code each kept thing is made by, as parts of this package (folders or modules): a
+# change elsewhere (to `sync/`, say) keeps what was kept. The libraries each part calls
+# are named beside it, since an upgrade of one can change what it makes.
+PARSE_CODE = ("syntax", "model.py", "sources.py", "diagnostics.py", "cache.py")
+PARSE_LIBRARIES = ("markdown", "pymdown-extensions", "pygments", "nh3", "pyyaml")
+
+
 @functools.cache
-def code_digest() -> str:
-    """This package's own code: it cannot change under a running process, so it is
-    read once per process, not once per build."""
+def code_digest(*parts: str) -> str:
+    """This package's own code, or only the named parts of it. It cannot change under a
+    running process, so it is read once per process, not once per build."""
     h = hashlib.sha256()
-    _tree_digest(h, PACKAGE, "code", Digests())
+    if not parts:
+        _tree_digest(h, PACKAGE, "code", Digests())
+    for part in sorted(parts):
+        path = PACKAGE / part
+        if path.is_dir():
+            _tree_digest(h, path, f"code/{part}", Digests())
+        else:
+            h.update(f"code/{part}:".encode() + path.read_bytes())
     return h.hexdigest()
+
+
+@functools.cache
+def library_versions(*distributions: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = []
+    for name in distributions:
+        try:
+            found.append(f"{name}={version(name)}")
+        except PackageNotFoundError:
+            found.append(f"{name}=missing")
+    return ",".join(found)
 
 
 def content_digest(config: BuildConfig, digests: Digests) -> str:
@@ -157,9 +184,9 @@ def save_state(config: BuildConfig, fp: str, outputs: list[Path], summary: dict[
 
 class ParsedNotes:
     """Parsed notes from earlier builds (the store's `notes` area), keyed by the file's
-    bytes, its place and this package's code. Only notes that parsed without any problem
-    are kept, so every problem is found afresh; a note is parsed again when an image it
-    uses changed."""
+    bytes, its place and the code that parses it (`PARSE_CODE`, and its libraries). Only
+    notes that parsed without any problem are kept, so every problem is found afresh; a
+    note is parsed again when an image it uses changed."""
 
     AREA = "notes"
 
@@ -168,8 +195,9 @@ class ParsedNotes:
         self.digests = store.digests
         # Each note read without a problem this build → its key (`pipeline.load`).
         self.clean: dict[str, str] = {}
+        code = f"{code_digest(*PARSE_CODE)}|{library_versions(*PARSE_LIBRARIES)}"
         self.salt = hashlib.sha256(
-            f"{code_digest()}|{config.root_deck}|{config.notes.resolve()}".encode()
+            f"{code}|{config.root_deck}|{config.notes.resolve()}".encode()
         ).hexdigest()
 
     def key(self, rel: str, digest: str) -> str:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import identity
-from .cache import ParsedNotes, code_digest
+from .cache import PARSE_CODE, ParsedNotes, code_digest
 from .config import BuildConfig
 from .identity import Change, Lock, LockEntry, Report, compose, entry_line
 from .model import Cloze, Deck, Fact, Note
@@ -36,6 +36,8 @@ from .store import Area, Store
 
 VERSION = 5
 AREA = "resolved"
+# The code a kept piece is made by: the parse and the matching.
+CODE = (*PARSE_CODE, "identity.py", "resolved.py")
 INDEX = "index.json"
 
 
@@ -299,7 +301,7 @@ class Stale(Exception):
 
 def _salt(config: BuildConfig) -> str:
     return hashlib.sha256(
-        f"{VERSION}|{code_digest()}|{config.root_deck}|{config.notes.resolve()}".encode()
+        f"{VERSION}|{code_digest(*CODE)}|{config.root_deck}|{config.notes.resolve()}".encode()
     ).hexdigest()
 
 

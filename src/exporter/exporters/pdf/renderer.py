@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ... import __version__
-from ...cache import code_digest
+from ...cache import PARSE_CODE, code_digest
 from ...config import BuildConfig
 from ...model import FACT_SLOT_RE, Deck, Note, fact_slot, render_marks
 from ...store import Store, open_store
@@ -52,12 +52,15 @@ PARALLEL_FROM = 6
 # Answers in one run of the answer key (`Renderer.answer_key`): some ten pages.
 KEY_RUN = 400
 AREA = "sheets"
+# The code a note's HTML is made by: the parse, and the sheet's own modules.
+CODE = (*PARSE_CODE, "exporters/pdf", "exporters/marks", "exporters/__init__.py")
 
 
 @functools.cache
 def libraries() -> str:
     """The libraries a note's HTML is drawn with, besides the templates."""
-    return json.dumps(versions("weasyprint", "jinja2", "ziamath", "pygments"), sort_keys=True)
+    names = ("weasyprint", "pydyf", "pikepdf", "fonttools", "uharfbuzz", "jinja2", "ziamath")
+    return json.dumps(versions(*names, "pygments"), sort_keys=True)
 
 
 class Renderer:
@@ -95,9 +98,17 @@ class Renderer:
         self.pool = shared(
             config.worker_count, "spawn", initializer=_start_worker, initargs=(self.engine,)
         )
-        self.key_base = hashlib.sha256(
-            "|".join([__version__, fonts.signature(styles), css_text, templates_digest()]).encode()
-        ).hexdigest()
+        # What a render is made with besides its HTML: the sheet's code (how it calls
+        # WeasyPrint, which fonts, how they are subset), the libraries, styles and fonts.
+        made_with = [
+            __version__,
+            code_digest("exporters/pdf"),
+            libraries(),
+            fonts.signature(styles),
+            css_text,
+            templates_digest(),
+        ]
+        self.key_base = hashlib.sha256("|".join(made_with).encode()).hexdigest()
 
     @contextlib.contextmanager
     def session(self) -> Iterator[None]:
@@ -234,7 +245,7 @@ class Renderer:
         config = self.config
         made_of = [
             self.key_base,
-            code_digest(),
+            code_digest(*CODE),
             libraries(),
             self_test,
             sorted(config.tags),
