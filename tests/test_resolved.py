@@ -178,9 +178,9 @@ def test_a_kept_note_keeps_the_numbers_its_deletions_were_given(tmp_path, monkey
     kept = build(cfg(incremental), now=lambda: T1 + 9)
     fresh = build(cfg(clean), now=lambda: T1 + 9)
     assert kept.ok and fresh.ok
-    ours = {f.guid: f.cloze_ords for f in kept.deck.facts}
-    theirs = {f.guid: f.cloze_ords for f in fresh.deck.facts}
+    ours = {f.guid: f.card_numbers for f in kept.deck.facts}
+    theirs = {f.guid: f.card_numbers for f in fresh.deck.facts}
     assert ours == theirs
     (launch,) = [f for f in kept.deck.facts if "Gandhi in" in f.plain_question]
-    assert [s.ord for s in launch.text if not isinstance(s, str)] == [2, 1]
+    assert [s.number for s in launch.text if not isinstance(s, str)] == [2, 1]
     assert outputs(incremental) == outputs(clean)

@@ -39,20 +39,20 @@ def test_reversed_fact(tmp_path):
 def test_cloze_auto_numbering(tmp_path):
     fact = only_fact(tmp_path, "{{Lithium}} and {{cobalt}} in {{2023}}.\n")
     assert fact.kind is Kind.CLOZE
-    assert fact.cloze_ords == (1, 2, 3)
+    assert fact.card_numbers == (1, 2, 3)
     assert fact.text[0] == Cloze(1, "Lithium")
     assert fact.plain_question == "Lithium and cobalt in 2023."
 
 
 def test_grouped_cloze_keeps_anki_numbering(tmp_path):
     fact = only_fact(tmp_path, "{{c1::Neodymium}} and {{c1::samarium}} go into {{c2::magnets}}\n")
-    assert [s.ord for s in fact.text if isinstance(s, Cloze)] == [1, 1, 2]
+    assert [s.number for s in fact.text if isinstance(s, Cloze)] == [1, 1, 2]
     assert fact.card_count == 2
 
 
 def test_auto_clozes_skip_explicit_numbers(tmp_path):
     fact = only_fact(tmp_path, "{{a}} {{c1::b}} {{c}}\n")
-    assert [s.ord for s in fact.text if isinstance(s, Cloze)] == [2, 1, 3]
+    assert [s.number for s in fact.text if isinstance(s, Cloze)] == [2, 1, 3]
 
 
 def test_cloze_hint(tmp_path):

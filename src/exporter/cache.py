@@ -98,9 +98,9 @@ def library_versions(*distributions: str) -> str:
     return ",".join(found)
 
 
-def content_digest(config: BuildConfig, digests: Digests) -> str:
+def sources_digest(config: BuildConfig, digests: Digests) -> str:
     """What every output is made from, whatever the options: the notes, the styles and
-    this package's code. An output recorded with another content digest is stale. Each
+    this package's code. An output recorded with another sources digest is stale. Each
     file's digest comes from `digests`, which the notes' reading then shares."""
     h = hashlib.sha256()
     _tree_digest(h, config.notes, "notes", digests)

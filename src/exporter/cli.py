@@ -77,7 +77,7 @@ def written(outputs: tuple[Path, ...], config: BuildConfig | None) -> str:
     owned = (
         {
             folder: kind
-            for name in config.formats
+            for name in config.formats or exporters.NAMES
             for folder, kind in exporters.get(name).folders(config).items()
         }
         if config is not None
@@ -248,7 +248,7 @@ def build_command(
     config = BuildConfig(
         notes=notes,
         out=out,
-        formats=formats or exporters.NAMES,
+        formats=formats,
         strict=strict,
         tags=tags,
         self_test=self_test,
@@ -312,7 +312,7 @@ def watch_command(notes: Path, out: Path, formats: tuple[str, ...], strict: bool
     """Rebuild whenever a note or style is saved; Ctrl-C stops."""
     from .watch import watch
 
-    config = BuildConfig(notes=notes, out=out, formats=formats or exporters.NAMES, strict=strict)
+    config = BuildConfig(notes=notes, out=out, formats=formats, strict=strict)
     click.echo(f"watching {display_path(notes)} (Ctrl-C to stop)")
     try:
         watch(config, lambda result: print_result(result, config))

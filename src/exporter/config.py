@@ -8,8 +8,6 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .exporters import NAMES
-
 
 def default_styles() -> Path:
     """The clone's own `styles/` (an editable install: edits show at once), else the copy
@@ -23,7 +21,8 @@ def default_styles() -> Path:
 class BuildConfig:
     notes: Path = Path("notes")
     out: Path = Path("dist")
-    formats: tuple[str, ...] = NAMES
+    # The formats asked for; none named means every registered one (`exporters.chosen`).
+    formats: tuple[str, ...] = ()
     strict: bool = False
     tags: tuple[str, ...] = ()
     self_test: bool = False
@@ -87,8 +86,7 @@ class BuildConfig:
             words.append(f"--notes {shlex.quote(str(notes))}")
         if self.out != Path("dist"):
             words.append(f"--out {shlex.quote(str(self.out))}")
-        if set(self.formats) != set(NAMES):
-            words += [f"--format {f}" for f in self.formats]
+        words += [f"--format {f}" for f in self.formats]
         words += [f"--tag {shlex.quote(t)}" for t in self.tags]
         if self.self_test:
             words.append("--self-test")

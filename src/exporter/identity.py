@@ -437,7 +437,7 @@ def resolve(
     deck: Deck,
     lock: Lock,
     now: Callable[[], int],
-    stamps: Mapping[str, str] | None = None,
+    signatures: Mapping[str, str] | None = None,
     scope: str = "",
     taken: Iterable[str] = (),
 ) -> tuple[Deck, Lock, Report]:
@@ -521,7 +521,7 @@ def resolve(
 
     new_stamps: dict[str, tuple[str, int]] = dict(lock.stamps)
     stamps_changed = []
-    for key, digest in sorted((stamps or {}).items()):
+    for key, digest in sorted((signatures or {}).items()):
         old = lock.stamps.get(key)
         if old and old[0] == digest:
             continue
@@ -534,7 +534,7 @@ def resolve(
         for n in deck.notes
     )
     stamped = {k: m for k, (_, m) in new_stamps.items()}
-    new_deck = dataclasses.replace(deck, notes=notes, stamps=stamped)
+    new_deck = dataclasses.replace(deck, notes=notes, type_mtimes=stamped)
     lock_after = Lock(tuple(entries), new_stamps, lock_id)
     report = Report(tuple(changes), tuple(stamps_changed), pending_removals(lock_after, scope))
     return new_deck, lock_after, report
@@ -565,7 +565,7 @@ def renumber(fact: Fact, marked: str) -> Fact:
     for m in MARKED_CLOZE.finditer(marked):
         before.setdefault(" ".join(m.group(2).split()), int(m.group(1)))
     segments = [s for s in fact.text if isinstance(s, Cloze)]
-    taken = {s.ord for s in segments if s.numbered}
+    taken = {s.number for s in segments if s.numbered}
     highest = max([*before.values(), *taken, 0])
     chosen: dict[int, int] = {}  # index in fact.text → number
     for i, seg in enumerate(fact.text):
@@ -581,7 +581,9 @@ def renumber(fact: Fact, marked: str) -> Fact:
             chosen[i] = highest
             taken.add(highest)
     text = tuple(
-        dataclasses.replace(seg, ord=chosen[i]) if isinstance(seg, Cloze) and i in chosen else seg
+        dataclasses.replace(seg, number=chosen[i])
+        if isinstance(seg, Cloze) and i in chosen
+        else seg
         for i, seg in enumerate(fact.text)
     )
     return fact if text == fact.text else fact.with_text(text)

@@ -77,11 +77,11 @@ class Kind(str, Enum):
 
 @dataclass(frozen=True)
 class Cloze:
-    """One deletion: `ord` is Anki's card number (c1, c2…), shared by grouped deletions.
+    """One deletion: `number` is its card's number (c1, c2…), shared by grouped deletions.
     `numbered`: the author wrote the number (`{{c2::…}}`); otherwise the build chose it,
     and keeps it across edits (`identity.renumber`)."""
 
-    ord: int
+    number: int
     html: str
     hint: str = ""
     numbered: bool = False
@@ -149,23 +149,25 @@ class Fact:
             if isinstance(seg, str):
                 out.append(plain(seg))
             else:
-                out.append(cloze_text(seg.ord, plain(seg.html), seg.hint))
+                out.append(cloze_text(seg.number, plain(seg.html), seg.hint))
         return " ".join("".join(out).split())
 
     @property
-    def cloze_ords(self) -> tuple[int, ...]:
+    def card_numbers(self) -> tuple[int, ...]:
+        """The numbers of a cloze's cards (c1, c2…), each once, in order. Anki's card
+        ordinals (`anki.card_ords`) count from 0: a number is an ordinal plus one."""
         return tuple(sorted(set(self.numbers)))
 
     @property
     def numbers(self) -> list[int]:
         """Each deletion's number, in the order the deletions stand (none for a fact that
         is not a cloze): what the build may have renumbered, so part of what a card is."""
-        return [s.ord for s in self.text if isinstance(s, Cloze)]
+        return [s.number for s in self.text if isinstance(s, Cloze)]
 
     @property
     def card_count(self) -> int:
         if self.kind is Kind.CLOZE:
-            return len(self.cloze_ords)
+            return len(self.card_numbers)
         return 2 if self.kind is Kind.REVERSED else 1
 
 
@@ -201,7 +203,9 @@ class Deck:
 
     name: str
     notes: tuple[Note, ...] = field(default_factory=tuple)
-    stamps: Mapping[str, int] = field(default_factory=dict)
+    # Each note type's modification time, by its signature's name (`anki:<id>`): from
+    # the lock's stamps, so a changed template or CSS reaches Anki.
+    type_mtimes: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def facts(self) -> tuple[Fact, ...]:
@@ -263,7 +267,7 @@ def content_digest(
     above is edited, and that alone must not mark a card as changed."""
     parts = "".join(
         # The hint's `::` always written, empty or not: the digest's bytes must not change.
-        s if isinstance(s, str) else cloze_text(s.ord, f"{s.html}::{s.hint}")
+        s if isinstance(s, str) else cloze_text(s.number, f"{s.html}::{s.hint}")
         for s in text
     )
     context_line = context_text(context)

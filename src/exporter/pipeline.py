@@ -307,7 +307,7 @@ class Plan:
     state: cache.State | None
 
     @property
-    def stamps(self) -> dict[str, str]:
+    def signatures(self) -> dict[str, str]:
         return {k: v for e in self.chosen for k, v in e.signatures(self.config).items()}
 
 
@@ -346,7 +346,7 @@ def _build(config: BuildConfig, progress: Progress | None, now: Callable[[], int
 def planned(config: BuildConfig, store: Store) -> Plan:
     chosen = tuple(exporters.chosen(config))
     names = config.formats or exporters.NAMES
-    content = cache.content_digest(config, store.digests)
+    content = cache.sources_digest(config, store.digests)
     formats = {
         f"{name}:{k}": v
         for name, e in zip(names, chosen, strict=True)
@@ -396,10 +396,10 @@ def resolve(
 ) -> resolved.Resolution:
     """Identities for every fact: the snapshot's for unchanged notes, else a full match
     against the lock."""
-    config, deck, stamps = plan.config, examined.deck, plan.stamps
+    config, deck, signatures = plan.config, examined.deck, plan.signatures
     if snapshot is not None:
-        with contextlib.suppress(resolved.Stale):
-            return snapshot.resolve(deck, now, stamps)
+        with contextlib.suppress(resolved.PieceMissing):
+            return snapshot.resolve(deck, now, signatures)
     lock = examined.lock
     if lock is None:
         # A piece of the snapshot was lost: read the lock after all and match in full.
@@ -408,7 +408,7 @@ def resolve(
         if lock is None:
             diags = (*examined.diagnostics, *lock_diags)
             raise Stop(BuildResult(deck, diags, ok=False, counts=counts_of(deck)))
-    return resolved.full(deck, lock, now, stamps, config.scope, config.forget_removed)
+    return resolved.full(deck, lock, now, signatures, config.scope, config.forget_removed)
 
 
 def selected(
@@ -506,7 +506,7 @@ def remember(
     config, state = plan.config, plan.state
     owned = [folder for e in plan.chosen for folder in e.folders(config)]
     if state:
-        remove_stale(config.out, owned, state, outputs)
+        remove_orphans(config.out, owned, state, outputs)
     whole = [p for p in outputs if not any(f in p.parents for f in owned)]
     recorded = manifest.load(config.out)
     stale = manifest.stale(recorded, whole, plan.content)
@@ -523,7 +523,7 @@ def remember(
     return stale
 
 
-def remove_stale(out: Path, owned: list[Path], state: cache.State, outputs: list[Path]) -> None:
+def remove_orphans(out: Path, owned: list[Path], state: cache.State, outputs: list[Path]) -> None:
     """Delete files in the folders an exporter owns (the per-note sheets) that the
     previous build recorded and this one, which wrote into that folder too, did not: the
     sheets of notes that are gone. Whole outputs are never deleted (see `manifest`)."""

@@ -110,12 +110,12 @@ def full(
     deck: Deck,
     lock: Lock,
     now: Callable[[], int],
-    stamps: Mapping[str, str],
+    signatures: Mapping[str, str],
     scope: str,
     forget: bool,
 ) -> Resolution:
     """Every fact matched against the whole lock (`identity.resolve`)."""
-    new_deck, new_lock, report = identity.resolve(deck, lock, now, stamps, scope)
+    new_deck, new_lock, report = identity.resolve(deck, lock, now, signatures, scope)
     if forget:
         new_lock = identity.forget(new_lock, {e.guid for e in report.pending})
         report = Report(report.changes, report.stamps_changed, ())
@@ -195,7 +195,9 @@ class Snapshot:
         """A piece's file (`write_piece`): the identities, then the lock lines."""
         return self.area.get(record["file"], decode_piece)
 
-    def resolve(self, deck: Deck, now: Callable[[], int], stamps: Mapping[str, str]) -> Resolution:
+    def resolve(
+        self, deck: Deck, now: Callable[[], int], signatures: Mapping[str, str]
+    ) -> Resolution:
         """Match the facts of the notes not kept against the entries of the notes they
         replace and the removed facts; keep every other note as it was."""
         changed = [n for n in deck.notes if n.path not in self.kept]
@@ -205,7 +207,7 @@ class Snapshot:
                 continue
             old = self._read(record)
             if old is None:
-                raise Stale(path)
+                raise PieceMissing(path)
             pool.extend(entries_of(old["lines"]))
         pool.extend(self.removed)
         taken = itertools.chain.from_iterable(r["guids"].split() for r in self.notes.values())
@@ -213,7 +215,7 @@ class Snapshot:
             Deck(deck.name, tuple(changed)),
             Lock(tuple(pool), self.stamps, self.lock_id),
             now,
-            stamps,
+            signatures,
             "",
             taken,
         )
@@ -288,14 +290,14 @@ def with_identity(fact: Fact, guid: str, mtime: int, ords: list[int]) -> Fact:
         numbers = iter(ords)
         fact = fact.with_text(
             tuple(
-                dataclasses.replace(s, ord=next(numbers)) if isinstance(s, Cloze) else s
+                dataclasses.replace(s, number=next(numbers)) if isinstance(s, Cloze) else s
                 for s in fact.text
             )
         )
     return fact.with_identity(guid, mtime)
 
 
-class Stale(Exception):
+class PieceMissing(Exception):
     """A piece the index names is missing or unreadable: match in full instead."""
 
 

@@ -19,7 +19,7 @@ from ..conftest import parse_text as parse
 
 def deletion(segment) -> tuple[int, str, str]:
     assert isinstance(segment, Cloze), segment
-    return segment.ord, segment.html, segment.hint
+    return segment.number, segment.html, segment.hint
 
 
 def shown(html: str) -> str:
@@ -199,7 +199,8 @@ def test_a_table_with_cloze_cells_is_one_cloze_fact(tmp_path):
     )
     note = clean(tmp_path, text)
     (fact,) = note.facts
-    assert (fact.kind, fact.line, fact.cloze_ords, fact.tags) == (Kind.CLOZE, 5, (1, 2), ("ports",))
+    assert (fact.kind, fact.line, fact.tags) == (Kind.CLOZE, 5, ("ports",))
+    assert fact.card_numbers == (1, 2)
     html = "".join(s if isinstance(s, str) else f"[{s.html}]" for s in fact.text)
     assert html.startswith("<table>") and html.endswith("</table>")
     assert "<td>SSH</td>\n<td>[22]</td>" in html and "<td>[53]</td>" in html

@@ -167,7 +167,8 @@ def cloze_field(fact: Fact) -> str:
     for seg in fact.text:
         if isinstance(seg, Cloze):
             text = seg.html.translate(CLOZE_LITERALS)
-            out.append(cloze_text(seg.ord, text, html.escape(seg.hint).translate(CLOZE_LITERALS)))
+            hint = html.escape(seg.hint).translate(CLOZE_LITERALS)
+            out.append(cloze_text(seg.number, text, hint))
         else:
             out.append(seg.replace("{{", "&#123;&#123;"))
     return "".join(out)
@@ -350,7 +351,7 @@ class AnkiExporter:
             cursor = conn.cursor()
             package.write_to_db(cursor, EPOCH, iter(()))
             insert(cursor, every)
-            stamp_note_types(cursor, deck.stamps)
+            stamp_note_types(cursor, deck.type_mtimes)
             conn.commit()
             collection = conn.serialize()
         finally:
@@ -410,7 +411,7 @@ def insert(cursor: sqlite3.Cursor, every: list[NoteRows]) -> None:
 def card_ords(fact: Fact) -> tuple[int, ...]:
     """Anki's card ordinals: one per template, or one per cloze number."""
     if fact.kind is Kind.CLOZE:
-        return tuple(o - 1 for o in fact.cloze_ords)
+        return tuple(o - 1 for o in fact.card_numbers)
     return (0, 1) if fact.kind is Kind.REVERSED else (0,)
 
 

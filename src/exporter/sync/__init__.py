@@ -244,8 +244,8 @@ def resolved(config: BuildConfig, now: Callable[[], int]) -> tuple[Deck, identit
     """The notes with their identities, as the deck just built has them."""
     examined = examine(config)
     assert examined.lock is not None
-    stamps = exporters.get("apkg").signatures(config)
-    deck, lock, _ = identity.resolve(examined.deck, examined.lock, now, stamps, config.scope)
+    signatures = exporters.get("apkg").signatures(config)
+    deck, lock, _ = identity.resolve(examined.deck, examined.lock, now, signatures, config.scope)
     return deck, lock
 
 

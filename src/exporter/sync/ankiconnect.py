@@ -31,7 +31,7 @@ from .plan import (
     NoteTypeProblem,
     Refused,
     Synced,
-    content_digest,
+    fields_digest,
     state_after,
 )
 
@@ -128,7 +128,7 @@ class AnkiConnect:
                 info["noteId"],
                 int(info["mod"]),
                 tuple(c["ord"] for c in mine),
-                content_digest(
+                fields_digest(
                     {k: f["value"] for k, f in info["fields"].items()}, info.get("tags", [])
                 ),
                 tuple(c["ord"] for c in mine if c.get("reps") or c.get("type")),

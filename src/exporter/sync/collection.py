@@ -23,7 +23,7 @@ from .plan import (
     Refused,
     Synced,
     Update,
-    content_digest,
+    fields_digest,
     state_after,
 )
 
@@ -118,7 +118,7 @@ def our_notes(
                 note_id,
                 mod,
                 tuple(o for o, _ in cards),
-                content_digest(
+                fields_digest(
                     dict(zip(field_names(col, mid, names), flds.split("\x1f"), strict=False)),
                     tags.split(),
                 ),

@@ -26,7 +26,7 @@ class InCollection:
     note_id: int
     mod: int
     card_ords: tuple[int, ...] = ()
-    digest: str = ""  # `content_digest` of its fields and tags
+    digest: str = ""  # `fields_digest` of its fields and tags
     reviewed: tuple[int, ...] = ()  # the ords of its cards that have been studied
     notetype: int = 0  # its note type's id
     copies: tuple[int, ...] = ()  # other notes carrying its mark: copies made in Anki
@@ -46,7 +46,7 @@ class Synced:
     deck: str = ""  # the deck the notes named for it then
 
 
-def content_digest(fields: Mapping[str, str], tags: Iterable[str]) -> str:
+def fields_digest(fields: Mapping[str, str], tags: Iterable[str]) -> str:
     """What an edit in Anki changes: each field's value by its name (reordering a note
     type's fields edits no note) and the set of tags."""
     text = "\x1f".join(f"{k}\x1d{v}" for k, v in sorted(fields.items()))
@@ -109,7 +109,7 @@ def plan(
         if ours_changed:
             update.append(fact)
         if fact.kind.value == "cloze":
-            wanted = {o - 1 for o in fact.cloze_ords}
+            wanted = {o - 1 for o in fact.card_numbers}
             empty += [(note.note_id, o) for o in note.card_ords if o not in wanted]
     delete = tuple(sorted(g for g in removed if g in held and not held[g].foreign))
     return Plan(
