@@ -129,18 +129,22 @@ def test_every_kind_of_change_leaves_the_outputs_of_a_clean_build(tmp_path):
 
 
 def test_a_warm_store_serves_kept_entries_from_memory(tmp_path):
-    """The second build of an unchanged note decodes nothing: what the store holds in
-    memory is what it hands out."""
+    """A save in a warm process reads the saved note only (the sheet's checks open the
+    store too, and must not drop what the build has staged), and hands out kept rows
+    from memory, not decoded again."""
     notes = copy_fixture("identity", tmp_path)
-    config = BuildConfig(notes=notes, out=tmp_path / "dist", formats=("apkg",))
+    config = BuildConfig(notes=notes, out=tmp_path / "dist")
     with store.warm(), workers.warm():
         assert build(config).ok
         kept = store.open_store(config.out)
         rows = kept.area("apkg")
         assert rows.memory, "the deck's rows were not kept in memory"
-        write_note(notes, "b.md", "# M\n\n- One more :: fact\n")
         before = dict(rows.memory)
-        assert build(config).ok
+        for n in range(2):
+            write_note(notes, "b.md", f"# M\n\n- One more :: fact {n}\n")
+            read: list[str] = []
+            assert build(config, progress=read.append).ok
+            assert [m for m in read if m.startswith("read ")] == ["read b.md"]
         still = [name for name in before if name in rows.memory]
         assert still and all(rows.memory[n] is before[n] for n in still)
     assert store.open_store(config.out) is not kept  # a cold process keeps nothing

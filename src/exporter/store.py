@@ -237,7 +237,6 @@ def open_store(out: Path) -> Store:
     store = _warm.get(key)
     if store is None:
         store = _warm[key] = Store(out)
-    store.discard()  # what a failed build staged is not the store's
     return store
 
 
