@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from bench.table import Row, Target, checked, median, seconds, times
-from bench.workspace import BUILD, Bench, Folder, bench_env
+from bench.workspace import BUILD, Bench, Folder, bench_env, floor_edit
 from exporter.watch import DEBOUNCE_SECONDS
 
 FILES = 100
@@ -42,7 +42,12 @@ def rows(bench: Bench) -> list[Row]:
     done = subprocess.run(cmd, cwd=here.root, env=bench_env(), capture_output=True, text=True)
     floor = float(done.stdout.strip())
     floor += DEBOUNCE_SECONDS
-    sheet = saves(bench, bench.folder("watch-sheet", FILES), "pdf", f"sheet, {size}")
+    here = bench.folder("watch-sheet", FILES)
+    sheet = saves(bench, here, "pdf", f"sheet, {size}")
+    bench.log(f"floor: the saved note's render alone, warm, {size}")
+    cmd = [*floor_edit(here.notes, saved_note(here), here.root / "alone.pdf"), "--warm"]
+    done = subprocess.run(cmd, cwd=here.root, env=bench_env(), capture_output=True, text=True)
+    render = float(done.stdout.strip()) + DEBOUNCE_SECONDS
     return [
         Row(
             f"floor: the package write alone (rows made), {size}, and the debounce",
@@ -56,10 +61,15 @@ def rows(bench: Bench) -> list[Row]:
             deck,
             DECK,
         ),
+        Row(
+            f"floor: the saved note's render alone in a warm process, {size}, and the debounce",
+            seconds(render),
+            "1.00×",
+        ),
         checked(
             f"watch: sheet and note sheet, {size}, one file saved",
             seconds(sheet),
-            "",
+            times(sheet / render, "floor"),
             sheet,
             SHEET,
         ),
@@ -111,9 +121,13 @@ def saves(bench: Bench, here: Folder, fmt: str, what: str) -> float:
         process.wait(timeout=60)
 
 
-def one_save(here: Folder, fmt: str, n: int) -> float:
+def saved_note(here: Folder) -> Path:
     paths = sorted(here.notes.rglob("*.md"))
-    note = paths[len(paths) // 2]
+    return paths[len(paths) // 2]
+
+
+def one_save(here: Folder, fmt: str, n: int) -> float:
+    note = saved_note(here)
     outputs = [here.dist / "notes.apkg"]
     if fmt == "pdf":
         rel = note.relative_to(here.notes).with_suffix(".pdf")
