@@ -375,7 +375,10 @@ def test_self_test_prints_questions_and_blanks_only_until_the_key(seed_a4, seed_
         for f in seed_deck.facts
     )
     answers = [f.plain_answer for f in seed_deck.facts if f.kind is not Kind.CLOZE] + [
-        re.sub(r"<[^>]+>", "", s.html) for f in seed_deck.facts for s in f.text if hasattr(s, "ord")
+        re.sub(r"<[^>]+>", "", s.html)
+        for f in seed_deck.facts
+        for s in f.text
+        if hasattr(s, "number")
     ]
     hidden = [a for a in answers if len(a) > 3 and a not in questions]
     assert len(hidden) > 60
