@@ -46,7 +46,8 @@ def header(bench: Bench) -> str:
             f"{platform.system()} {platform.release()}",
             f"load average at start {load}; {bench.repeat} runs per timing (median); "
             f"ankdown: {bench.ankdown or 'not found'}",
-            "Every row is a fresh process (python build.py build …) in a folder of its own.",
+            "Every row is a fresh process (python build.py build …) in a folder of its own,",
+            "but the watch rows: one watching process, timed from a save to its outputs.",
             "Run on a quiet machine: other work slows the builds and the floors unevenly.",
         ]
     )
