@@ -8,57 +8,89 @@ move cards between decks or tags without a word: tags or decks that differ only 
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from pathlib import Path
 
 from .diagnostics import Diagnostic, error, warning
-from .model import Deck
+from .model import Deck, Fact, Note
 from .sources import display_path
+from .store import Store
 
 
-def check(deck: Deck, root: Path) -> list[Diagnostic]:
+def check(deck: Deck, root: Path, store: Store | None = None) -> list[Diagnostic]:
+    """Every problem across notes. With a `store`, what each note brings to the checks
+    (its facts' keys, its names) is kept with the note, so a warm process looks again
+    only at the notes that changed."""
     shown = {note.path: display_path(root / note.path) for note in deck.notes}
-    return [*repeats(deck, shown), *case_twins(deck, shown), *unicode_twins(deck, shown)]
+    names: set[str] = set()
+    for note in deck.notes:
+        if store is None:
+            names |= names_of(note)
+        else:
+            names |= store.of_note("names", note, functools.partial(names_of, note))
+    return [
+        *repeats(deck, shown, store),
+        *case_twins(deck, shown, names),
+        *unicode_twins(deck, shown),
+    ]
 
 
-def repeats(deck: Deck, shown: dict[str, str]) -> list[Diagnostic]:
+def names_of(note: Note) -> frozenset[str]:
+    """The decks and tags a note's facts use."""
+    return frozenset(name for f in note.facts for name in (f.deck, *f.tags))
+
+
+def fact_keys(note: Note) -> tuple[tuple[tuple[str, str], Fact], ...]:
+    return tuple(((f.plain_question, f.plain_answer), f) for f in note.facts)
+
+
+def repeats(deck: Deck, shown: dict[str, str], store: Store | None = None) -> list[Diagnostic]:
+    """An error at an `^id` used twice; a warning at a fact written twice."""
     out: list[Diagnostic] = []
     seen_anchor: dict[str, str] = {}
-    seen_fact: dict[tuple[str, str], str] = {}
-    for fact in deck.facts:
-        where = shown[fact.path]
-        here = f"{where}:{fact.line}"
-        if fact.anchor:
-            first = seen_anchor.setdefault(fact.anchor, here)
-            if first != here:
+    seen_fact: dict[tuple[str, str], Fact] = {}
+    for note in deck.notes:
+        if store is None:
+            keys = fact_keys(note)
+        else:
+            keys = store.of_note("fact keys", note, functools.partial(fact_keys, note))
+        for key, fact in keys:
+            first = seen_fact.setdefault(key, fact)
+            if first is fact and not fact.anchor:
+                continue  # the common case, decided without formatting a place
+            where = shown[fact.path]
+            here = f"{where}:{fact.line}"
+            if fact.anchor:
+                anchored = seen_anchor.setdefault(fact.anchor, here)
+                if anchored != here:
+                    out.append(
+                        error(
+                            where,
+                            fact.line,
+                            fact.col,
+                            f"^{fact.anchor} is used twice",
+                            f"first used at {anchored}; give each fact its own id",
+                        )
+                    )
+            there = f"{shown[first.path]}:{first.line}"
+            if there != here:
                 out.append(
-                    error(
+                    warning(
                         where,
                         fact.line,
                         fact.col,
-                        f"^{fact.anchor} is used twice",
-                        f"first used at {first}; give each fact its own id",
+                        "the same fact is written twice",
+                        f"also at {there}; delete one",
                     )
                 )
-        first = seen_fact.setdefault((fact.plain_question, fact.plain_answer), here)
-        if first != here:
-            out.append(
-                warning(
-                    where,
-                    fact.line,
-                    fact.col,
-                    "the same fact is written twice",
-                    f"also at {first}; delete one",
-                )
-            )
     return out
 
 
-def case_twins(deck: Deck, shown: dict[str, str]) -> list[Diagnostic]:
-    """A warning where a tag or deck is spelled with other capitals than its first use."""
+def case_twins(deck: Deck, shown: dict[str, str], names: set[str]) -> list[Diagnostic]:
+    """A warning where a tag or deck is spelled with other capitals than its first use.
+    `names`: every deck and tag the facts use."""
     out: list[Diagnostic] = []
-    names = {f.deck for n in deck.notes for f in n.facts}
-    names.update(t for n in deck.notes for f in n.facts for t in f.tags)
     if len({n.casefold() for n in names}) == len(names):
         return out  # no two spellings of one name: nothing to find fact by fact
     first: dict[tuple[str, str], tuple[str, str]] = {}

@@ -191,6 +191,7 @@ class ParsedNotes:
     AREA = "notes"
 
     def __init__(self, config: BuildConfig, store: Store) -> None:
+        self.store = store
         self.area = store.area(self.AREA)
         self.digests = store.digests
         # Each note read without a problem this build → its key (`pipeline.load`).

@@ -196,6 +196,10 @@ class Note:
     # note are keyed by it with the identities of its facts.
     digest: str = ""
 
+    @property
+    def card_count(self) -> int:
+        return sum(f.card_count for f in self.facts)
+
 
 @dataclass(frozen=True)
 class Deck:

@@ -44,8 +44,16 @@ class BuildResult:
     advice: tuple[str, ...] = ()
 
 
-def counts_of(deck: Deck) -> tuple[int, int, int]:
-    return len(deck.notes), len(deck.facts), deck.card_count
+def card_count(note: Note) -> int:
+    return note.card_count
+
+
+def counts_of(deck: Deck, store: Store | None = None) -> tuple[int, int, int]:
+    """Notes, facts and cards; with a `store`, each note's count of cards is kept."""
+    if store is None:
+        return len(deck.notes), len(deck.facts), deck.card_count
+    cards = sum(store.of_note("cards", n, functools.partial(card_count, n)) for n in deck.notes)
+    return len(deck.notes), sum(len(n.facts) for n in deck.notes), cards
 
 
 def load(
@@ -109,7 +117,7 @@ def load(
                 parsed.clean[source.rel] = key
     deck_notes = tuple(n for n in notes if n is not None)
     deck = Deck(config.name, deck_notes)
-    diagnostics.extend(across.check(deck, root))
+    diagnostics.extend(across.check(deck, root, parsed.store))
     return deck, diagnostics
 
 
@@ -328,7 +336,7 @@ def _build(config: BuildConfig, progress: Progress | None, now: Callable[[], int
             report, diags, counts = resolution.report, examined.diagnostics, counts_of(subset)
             return BuildResult(subset, diags, report=report, counts=counts, advice=advice)
         diags, outputs = published(plan, subset, resolution, examined.diagnostics, progress)
-        counts = counts_of(subset)
+        counts = counts_of(subset, store)
         diags, stale = remembered(plan, resolution, parsed, outputs, diags, counts, advice)
         return BuildResult(
             subset,

@@ -181,6 +181,17 @@ class Store:
                 self.memos[key] = found
         return found
 
+    def of_note(self, kind: str, note: Any, make: Callable[[], T]) -> T:
+        """A value made from one resolved note object alone, kept with it: a warm process
+        hands the same object out for an unchanged note, so the value is made once."""
+        key = (kind, id(note))
+        held = self.memos.get(key)
+        if held is not None and held[0] is note:
+            return held[1]  # type: ignore[no-any-return,unused-ignore]
+        value = make()
+        self.memos[key] = (note, value)  # the note is held, so its id is not reused
+        return value
+
     def commit(self) -> None:
         """Write every staged entry: once, after the build has succeeded."""
         for area in self.areas.values():

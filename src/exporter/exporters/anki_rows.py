@@ -54,12 +54,13 @@ class RowCache:
     kept."""
 
     def __init__(self, store: Store) -> None:
+        self.store = store
         self.area = store.area(AREA)
 
     def rows(self, note: Note, make: Callable[[Note], NoteRows]) -> NoteRows:
         if not note.digest:
             return make(note)
-        name = f"{key_of(note)}.pickle"
+        name = f"{self.store.of_note('rows key', note, lambda: key_of(note))}.pickle"
         found = self.area.get(name, decode)
         if found is None:
             found = make(note)
