@@ -16,6 +16,7 @@ that writes the sheet (never by `check` or a dry run).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import html
 import json
@@ -187,14 +188,20 @@ def problems(note: Note, cache: Area | None = None) -> Iterator[tuple[str, str]]
             yield source, drawn
 
 
+def problem_list(note: Note, cache: Area) -> list[tuple[str, str]]:
+    return list(problems(note, cache))
+
+
 def diagnostics(deck: Deck, config: BuildConfig) -> list[Diagnostic]:
     """A warning at each formula the sheet prints as its source. The model keeps no
     position for a formula, so its place is found in the note's text: the first place
     that source stands after a math delimiter (else the fact holding it, else line 1)."""
-    cache = open_store(config.out).area(AREA)
+    store = open_store(config.out)
+    cache = store.area(AREA)
     out = []
     for note in deck.notes:
-        bad = list(problems(note, cache))
+        # Kept with the note in a warm process: finding its formulas reads all its HTML.
+        bad = store.of_note("math problems", note, functools.partial(problem_list, note, cache))
         if not bad:
             continue
         path = config.notes / note.path

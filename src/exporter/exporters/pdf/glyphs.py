@@ -15,6 +15,7 @@ in 20 ms with a lazy `TTFont`), so coverage is memoised per process and not kept
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
@@ -24,6 +25,7 @@ from ...config import BuildConfig
 from ...diagnostics import Diagnostic, warning
 from ...model import Deck, Note, plain
 from ...sources import display_path
+from ...store import open_store
 from . import fonts
 
 # The default-ignorable characters HarfBuzz hides after shaping, so no font needs a glyph
@@ -153,9 +155,14 @@ def missing_by_note(deck: Deck, config: BuildConfig) -> dict[str, tuple[str, ...
     """For each note with any, the characters its sheet would show as boxes (its heading
     line also names the notes folder)."""
     covered = coverage(config.styles)
-    found = {
-        note.path: missing([config.source_name, *note_texts(note)], covered) for note in deck.notes
-    }
+    store = open_store(config.out)
+    # Kept with each note in a warm process; `covered` is one object per set of fonts.
+    kind = f"glyphs|{id(covered)}|{config.source_name}"
+
+    def of(note: Note) -> tuple[str, ...]:
+        return missing([config.source_name, *note_texts(note)], covered)
+
+    found = {n.path: store.of_note(kind, n, functools.partial(of, n)) for n in deck.notes}
     return {path: chars for path, chars in found.items() if chars}
 
 
