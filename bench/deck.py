@@ -30,7 +30,7 @@ COLD = Target(1.2, "≤ 1.2× floor, every run")
 EDITED = Target(0.55, "≤ 0.55× ankdown")
 NOOP = Target(0.3, "≤ 0.3× ankdown")
 NOOP_IMPORTS = Target(0, "imports neither weasyprint nor genanki")
-BIG_EDITED = Target(0.1, "≤ 0.1× ankdown")
+BIG_EDITED = Target(0.2, "≤ 0.2× ankdown")
 BIG_MEMORY = Target(2.5, "≤ 2.5× floor's largest process")
 
 

@@ -21,11 +21,12 @@ from bench.workspace import Bench, Folder, bench_env, floor_edit, floor_sheet
 FILES = 30
 BIG_FILES = 100
 
-COLD = Target(0.8, "≤ 0.8× sheet floor")
+# Issue 20's targets for a fresh process, set from the floors; the 10,000-fact edit is
+# judged under `watch` (bench/watch.py) and only reported here.
+COLD = Target(1.0, "≤ 1.0× sheet floor")
 CPU = Target(1.8, "≥ 180%", at_least=True)
-EDITED = Target(0.05, "≤ 0.05× cold sheet")
-SELF_TEST_MB = Target(300, "≤ 300 MB")
-BIG_EDITED = Target(1.0, "≤ 1 s")
+EDITED = Target(0.08, "≤ 0.08× cold sheet")
+LARGEST_MB = Target(300, "≤ 300 MB")
 
 
 def rows(bench: Bench) -> list[Row]:
@@ -100,9 +101,15 @@ def self_test(bench: Bench, plain_peak: float) -> list[Row]:
             megabytes(run.peak_mb),
             times(run.peak_mb / plain_peak, "plain sheet's"),
             run.peak_mb,
-            SELF_TEST_MB,
+            LARGEST_MB,
         ),
-        Row(f"plain sheet, {size}, cold: largest process", megabytes(plain_peak)),
+        checked(
+            f"sheet, {size}, cold: largest process",
+            megabytes(plain_peak),
+            "",
+            plain_peak,
+            LARGEST_MB,
+        ),
     ]
 
 
@@ -121,12 +128,10 @@ def big_edited(bench: Bench) -> list[Row]:
     least = median(alone)
     return [
         Row(f"sheet, {size}, cold (once)", seconds(cold)),
-        checked(
-            f"sheet, {size}, one file edited",
+        Row(
+            f"sheet, {size}, one file edited (judged under watch)",
             seconds(edited),
             times(edited / cold, "its cold sheet"),
-            edited,
-            BIG_EDITED,
         ),
         Row("…edit floor: the edited note alone rendered in a fresh process", seconds(least)),
     ]

@@ -31,6 +31,22 @@ def test_nothing_is_written_before_the_commit_and_a_discard_forgets(tmp_path):
     assert (tmp_path / ".cache" / "notes" / "b.pickle").read_bytes() == b"two"
 
 
+def test_a_build_spools_staged_entries_to_temporary_files_until_the_commit(tmp_path):
+    store = Store(tmp_path)
+    store.spool = True
+    area = store.area("sheets")
+    area.put("a.pdf", b"one")
+    (staged,) = area.folder.iterdir()
+    assert staged.name.endswith(".part")  # not at its name yet
+    assert area.read("a.pdf") == b"one"
+    area.put("b.pdf", b"two")
+    store.discard()
+    assert not list(area.folder.iterdir())  # a failed build leaves nothing behind
+    area.put("c.pdf", b"three")
+    store.commit()
+    assert [p.name for p in area.folder.iterdir()] == ["c.pdf"]
+
+
 def test_a_record_replaces_and_retain_tidies_after_the_writes(tmp_path):
     store = Store(tmp_path)
     area = store.area("resolved")

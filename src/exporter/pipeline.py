@@ -323,6 +323,8 @@ def _build(config: BuildConfig, progress: Progress | None, now: Callable[[], int
     """The stages in order; any of them may end the build with its result (`Stop`)."""
     store = open_store(config.out)
     store.discard()
+    store.spool = not config.dry_run
+    done = False
     try:
         plan = planned(config, store)
         up_to_date(plan)
@@ -338,6 +340,7 @@ def _build(config: BuildConfig, progress: Progress | None, now: Callable[[], int
         diags, outputs = published(plan, subset, resolution, examined.diagnostics, progress)
         counts = counts_of(subset, store)
         diags, stale = remembered(plan, resolution, parsed, outputs, diags, counts, advice)
+        done = True
         return BuildResult(
             subset,
             diags,
@@ -347,8 +350,11 @@ def _build(config: BuildConfig, progress: Progress | None, now: Callable[[], int
             advice=(*advice, *stale),
         )
     except Stop as stop:
-        store.discard()
         return stop.result
+    finally:
+        if not done:
+            store.discard()  # a failed, dry or interrupted build leaves the store as it was
+        store.spool = False
 
 
 def planned(config: BuildConfig, store: Store) -> Plan:

@@ -9,8 +9,10 @@ from, so an entry that exists is right by its name alone and is never updated in
   and decoded again. A one-shot build keeps that memory for itself; a process that
   builds again and again (`watch`) keeps it between builds (`warm`), with the digests of
   the files it has read.
-- Writes are staged and written together by `commit`, once the build has succeeded: a
-  build that fails or is interrupted leaves the store as it was.
+- Writes are staged: each entry goes at once to a temporary file beside its name (so a
+  build does not hold them all in memory), and `commit` renames them all into place once
+  the build has succeeded. A build that fails removes them; one that is killed leaves
+  `.part` files that the next build removes (`publish.recover`).
 - Entries unused for `KEEP_UNUSED` are pruned after a successful build. Using an entry
   refreshes its file's time (at most once a day per process).
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -45,7 +48,8 @@ class Area:
         self.store = store
         self.name = name
         self.folder = store.root / name
-        self.staged: dict[str, bytes] = {}
+        # Each staged entry: its temporary file (a build, `Store.spool`), else its bytes.
+        self.staged: dict[str, Path | bytes] = {}
         # Records (not named by what they hold) staged to replace what is there, and the
         # entries to keep when the area is tidied after them (`retain`).
         self.records: dict[str, bytes] = {}
@@ -61,12 +65,13 @@ class Area:
 
     def read(self, name: str) -> bytes | None:
         """The entry's bytes, or None when there is none (or it cannot be read)."""
-        if name in self.staged:
-            return self.staged[name]
         if name in self.records:
             return self.records[name]
+        staged = self.staged.get(name)
+        if isinstance(staged, bytes):
+            return staged
         try:
-            data = self.path(name).read_bytes()
+            data = (staged or self.path(name)).read_bytes()
         except OSError:
             return None
         self.touch(name)
@@ -91,11 +96,26 @@ class Area:
         return value
 
     def put(self, name: str, data: bytes, value: Any = None) -> None:
-        """Stage an entry, written by `Store.commit`; `value` is what `get` would decode
-        from `data`, remembered so that nothing decodes it again."""
-        self.staged[name] = data
+        """Stage an entry, put in place by `Store.commit`; `value` is what `get` would
+        decode from `data`, remembered so that nothing decodes it again."""
         if value is not None:
             self.memory[name] = value
+        if name in self.staged or self.path(name).is_file():
+            return  # named by what it holds: already there
+        if not self.store.spool:
+            self.staged[name] = data
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=self.folder)
+        try:
+            os.fchmod(fd, 0o644)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        self.staged[name] = Path(tmp)
 
     def record(self, name: str, data: bytes) -> None:
         """Stage a record: a file that says where things stand (an index), not named by
@@ -118,11 +138,14 @@ class Area:
     def commit(self) -> None:
         """Entries first, then records, then the tidying: a record never names an entry
         that is not there."""
-        if self.staged or self.records:
+        if self.records or self.staged:
             self.folder.mkdir(parents=True, exist_ok=True)
-        for name, data in self.staged.items():
-            if not self.path(name).is_file():  # named by what it holds: already right
-                write_atomic(self.path(name), data)
+        for name, staged in list(self.staged.items()):
+            if isinstance(staged, bytes):
+                write_atomic(self.path(name), staged)
+            else:
+                os.replace(staged, self.path(name))
+            del self.staged[name]
         for name, data in self.records.items():
             write_atomic(self.path(name), data)
         if self.retained is not None and self.folder.is_dir():
@@ -134,7 +157,10 @@ class Area:
         self.discard()
 
     def discard(self) -> None:
-        for name in self.staged:
+        for name, staged in self.staged.items():
+            if isinstance(staged, Path):
+                with contextlib.suppress(OSError):
+                    staged.unlink()
             if not self.path(name).is_file():
                 self.memory.pop(name, None)
         self.staged.clear()
@@ -165,6 +191,10 @@ class Store:
         self.digests = Digests()
         self.memos: dict[Any, Any] = {}
         self.pruned: dict[str, float] = {}
+        # Whether staged entries go to temporary files at once (a build that will write:
+        # it need not hold them all in memory) or wait in memory (`check`, a dry run,
+        # which must write nothing at all).
+        self.spool = False
 
     def area(self, name: str) -> Area:
         if name not in self.areas:
