@@ -2,7 +2,8 @@
 
     python -m bench                   # the full run: several minutes
     python -m bench --quick           # 10× fewer facts everywhere: does the script work?
-    python -m bench --only deck       # or sheet, subsetter, watch
+    python -m bench --only deck       # or sheet, subsetter, watch, vault
+    python -m bench --vault DIR       # the vault row: a real vault's cold sheet
     python -m bench --markdown        # the table in Markdown, for README's Performance
     python -m bench --ankdown PATH    # the ankdown to compare with (else ankdown on PATH)
 
@@ -31,7 +32,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import deck, sheet, subsetter, table, watch
+from bench import deck, sheet, subsetter, table, vault, watch
 from bench.workspace import Bench
 
 PER_FILE = 100
@@ -59,8 +60,11 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help="10× fewer facts everywhere")
     parser.add_argument(
-        "--only", choices=("deck", "sheet", "subsetter", "watch"), help="only these rows"
+        "--only",
+        choices=("deck", "sheet", "subsetter", "watch", "vault"),
+        help="only these rows",
     )
+    parser.add_argument("--vault", type=Path, help="a vault to build cold (the vault row)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per timing (default 3)")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     parser.add_argument("--ankdown", help="the ankdown command (default: ankdown on PATH)")
@@ -97,6 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows += deck.rows(bench)
         if args.only in (None, "watch"):
             rows += watch.rows(bench)
+        if args.only in (None, "vault"):
+            rows += vault.rows(bench, args.vault)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"load average at end {load}")
     print()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import deck, run, sheet, subsetter, table, watch
+from bench import deck, run, sheet, subsetter, table, vault, watch
 from bench.table import Row, Target, checked, skipped
 
 
@@ -78,6 +78,7 @@ def test_exit_status_is_1_when_a_target_is_missed(
     monkeypatch.setattr(deck, "rows", lambda bench: [Row("floor", "1 s", "1.00×")])
     monkeypatch.setattr(subsetter, "rows", lambda bench: [])
     monkeypatch.setattr(watch, "rows", lambda bench: [])
+    monkeypatch.setattr(vault, "rows", lambda bench, path: [])
     assert run.main(["--quick", "--markdown", "--ankdown", "/nonexistent/ankdown"]) == status
     out = capsys.readouterr().out
     assert "quiet machine" in out

@@ -183,7 +183,8 @@ def test_fixture_set_parses_without_problems():
         ("- KABIL ::: \n", 1, 9, "empty answer"),
         ("- {{c0::x}} y\n", 1, 3, "cloze number must start at c1"),
         ("- {{}} y\n", 1, 3, "empty cloze"),
-        ("- {{x}} :: y\n", 1, 3, "either 'question :: answer' or a cloze"),
+        ("- {{x}} :: y\n", 1, 3, "a cloze belongs in the answer"),
+        ("- x ::: {{y}}\n", 1, 9, "a cloze belongs in the answer"),
         ("text {{open\n", 1, 6, "unclosed cloze"),
     ],
 )

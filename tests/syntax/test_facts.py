@@ -240,6 +240,28 @@ def test_a_cloze_inside_a_long_answer_is_a_warning_and_leaks_no_marker(tmp_path)
     assert "<x-" not in note.facts[0].answer and "#x" in note.facts[0].answer
 
 
+@pytest.mark.parametrize(
+    ("line", "text"),
+    [
+        ("- Eleventh Schedule :: {{29}} subjects for Panchayats", "Eleventh Schedule: {{c1::29}}"),
+        ("- Which article? :: {{243G}}", "Which article? {{c1::243G}}"),
+        ("- Lists: :: {{c2::a}} and {{c1::b::hint}}", "Lists: {{c2::a}} and {{c1::b::hint}}"),
+        ("- **Bold** lead :: in {{1992}}", "Bold lead: in {{c1::1992}}"),
+    ],
+)
+def test_a_question_whose_answer_holds_a_cloze_is_one_cloze(tmp_path, line, text):
+    note = clean(tmp_path, f"# T\n\n{line}\n")
+    (fact,) = note.facts
+    assert fact.kind is Kind.CLOZE
+    assert fact.marked_text.startswith(text)
+
+
+def test_a_cloze_in_the_question_of_a_separator_line_stays_an_error(tmp_path):
+    note, diags = parse(tmp_path, "- In {{1992}} :: the amendment\n- Reversed ::: {{x}}\n")
+    assert [(d.line, d.is_error) for d in diags] == [(1, True), (2, True)]
+    assert not note.facts
+
+
 # ------------------------------------------------------------------ cards in real Anki
 
 
@@ -250,6 +272,7 @@ CARDS_NOTE = """# Cards
 - Literal `{{c9::x}}` in a {{cloze}} sentence.
 - DRAM ::: **Dynamic** **Random-Access** Memory
 - {{TCP}} {{UDP}} are transport protocols.
+- Eleventh Schedule :: {{29}} subjects for Panchayats
 
 | Protocol | Port |
 | --- | --- |
@@ -287,6 +310,12 @@ def test_colons_in_a_cloze_reach_anki_unsplit(cards):
     (card,) = only(cards, "Scope is resolved")
     assert shown(card.question()).endswith("Scope is resolved by [two colons].")
     assert "Scope is resolved by the :: sign. notes/" in shown(card.answer())
+
+
+def test_a_cloze_answer_is_one_card_led_in_by_its_question(cards):
+    (card,) = only(cards, "Eleventh Schedule")
+    assert shown(card.question()).endswith("Eleventh Schedule: [...] subjects for Panchayats")
+    assert "Eleventh Schedule: 29 subjects for Panchayats notes/" in shown(card.answer())
 
 
 def test_a_literal_cloze_in_code_is_no_card(cards):

@@ -273,11 +273,17 @@ class FactTreeprocessor(Treeprocessor):
                 )
             kind = Kind.REVERSED if sep[2] == 3 else Kind.BASIC
             problem = None
-            if clozes:
+            asked = [m for n in before if not isinstance(n, str) for m in markers_in(n)]
+            in_question = any(m.tag == "x-cloze" for m in asked)
+            if clozes and question and kind is Kind.BASIC and not in_question:
+                # `Eleventh Schedule :: {{29}} subjects`: one cloze, the question its lead-in.
+                kind, question, answer = Kind.CLOZE, lead_in(question, answer), []
+            elif clozes:
                 problem = (
                     "{{",
-                    "a fact is either 'question :: answer' or a cloze",
-                    "remove the '::' or the '{{…}}'",
+                    "a cloze belongs in the answer of a 'question :: answer' line",
+                    "move the '{{…}}' after '::' (one cloze card, the question its lead-in), "
+                    "or remove the '::'",
                 )
             elif not question:
                 problem = ("::", "empty question before '::'", "write the question first")
@@ -431,6 +437,14 @@ def leads(line: list[Node]) -> bool:
 
 def parent_index(parent: etree.Element, child: etree.Element) -> int:
     return next(i for i, c in enumerate(parent) if c is child)
+
+
+def lead_in(question: list[Node], answer: list[Node]) -> list[Node]:
+    """A question and its cloze answer as one cloze's text: `Eleventh Schedule: {{29}}
+    subjects`. A question that ends in its own mark (`:`, `?`, `—`) keeps it."""
+    shown = "".join(n if isinstance(n, str) else "".join(n.itertext()) for n in question)
+    joint = " " if shown.rstrip()[-1:] in (":", "?", "—", "-") else ": "
+    return [*question, joint, *answer]
 
 
 def split_nodes(
