@@ -19,7 +19,7 @@ T0 = 1_800_000_000
 
 
 def resolve(notes, lock=None, now=T0):
-    deck, diags = load(BuildConfig(notes=notes))
+    deck, diags, _ = load(BuildConfig(notes=notes))
     assert not diags, [d.format() for d in diags]
     return identity.resolve(deck, lock or Lock(), lambda: now)
 

@@ -38,7 +38,7 @@ def test_tag_subset_builds_only_those_facts(tmp_path, collection):
 def test_parent_tag_selects_children(tmp_path):
     from exporter.pipeline import load
 
-    deck, _ = load(BuildConfig(notes=copy_fixture("kinds", tmp_path)))
+    deck = load(BuildConfig(notes=copy_fixture("kinds", tmp_path))).deck
     assert [f.plain_question for f in select_tags(deck, ("upsc",)).facts] == ["Lithium is used in"]
     assert select_tags(deck, ("ups",)).facts == ()
 

@@ -102,8 +102,11 @@ def sources_digest(config: BuildConfig, digests: Digests) -> str:
     """What every output is made from, whatever the options: the notes, the styles and
     this package's code. An output recorded with another sources digest is stale. Each
     file's digest comes from `digests`, which the notes' reading then shares."""
+    from . import selection  # the rules live in hidden files the tree digest passes by
+
     h = hashlib.sha256()
     _tree_digest(h, config.notes, "notes", digests)
+    h.update(selection.read(config.notes)[0].digest.encode())
     _tree_digest(h, config.styles, "styles", digests)
     h.update(code_digest().encode())
     return h.hexdigest()

@@ -279,8 +279,14 @@ def check_command(notes: Path, strict: bool, removed: bool) -> None:
             click.echo(printable(line))
     errors = sum(d.is_error for d in diags)
     deck = examined.deck
+    left = (
+        f" ({examined.left_out} left out: .exporterignore, templates, exporter: false)"
+        if examined.left_out
+        else ""
+    )
     click.echo(
-        f"checked {plural(len(deck.notes), 'note')}, {plural(len(deck.facts), 'fact')}: "
+        f"checked {plural(len(deck.notes), 'note')}{left}, "
+        f"{plural(len(deck.facts), 'fact')}: "
         f"{plural(errors, 'error')}, {plural(len(diags) - errors, 'warning')}"
     )
     if has_errors(diags, strict):

@@ -19,8 +19,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
-from . import across, cache, exporters, identity, manifest, publish, resolved
+from . import across, cache, exporters, identity, manifest, publish, resolved, selection
 from . import workers as workers_
 from .config import BuildConfig
 from .diagnostics import Diagnostic, Severity, error, has_errors, sort_unique, warning
@@ -56,12 +57,18 @@ def counts_of(deck: Deck, store: Store | None = None) -> tuple[int, int, int]:
     return len(deck.notes), sum(len(n.facts) for n in deck.notes), cards
 
 
+class Loaded(NamedTuple):
+    deck: Deck
+    diagnostics: list[Diagnostic]
+    left_out: int = 0  # notes the person left out (`selection`)
+
+
 def load(
     config: BuildConfig,
     progress: Progress | None = None,
     parsed: cache.ParsedNotes | None = None,
     snapshot: resolved.Snapshot | None = None,
-) -> tuple[Deck, list[Diagnostic]]:
+) -> Loaded:
     """Read and parse every note; never raises for a note's fault. Notes come from
     `parsed` when unchanged, and new parses are handed to it; it writes them only when
     told (`build` after success; `check` and dry runs never). With a `snapshot` an
@@ -78,16 +85,17 @@ def load(
                 "pass --notes DIR or create notes/",
             )
         )
-        return Deck(config.name), diagnostics
-    paths, unreadable = find_notes(config.read_from)
-    diagnostics.extend(unreadable)
-    if not paths and not unreadable:
+        return Loaded(Deck(config.name), diagnostics)
+    rules, rule_diags = selection.read(config.notes)
+    paths, unreadable, left_out = find_notes(config.read_from, rules.leaves_out, config.notes)
+    diagnostics.extend([*rule_diags, *unreadable])
+    if not paths and not unreadable and not rule_diags:
         diagnostics.append(
             error(
                 display_path(config.read_from),
                 1,
                 1,
-                "no notes found (no *.md files)",
+                f"no notes found (no *.md files{left_out_text(left_out)})",
                 "add a Markdown note, e.g. notes/topic.md",
             )
         )
@@ -99,6 +107,10 @@ def load(
         if notes[-1] is not None:
             continue
         source, diags = read_source(root, path)
+        if source is not None and source.meta.get("exporter") is False:
+            notes.pop()  # `exporter: false` in its front matter
+            left_out += 1
+            continue
         diagnostics.extend(diags)
         if source is not None:
             sources[len(notes) - 1] = (source, parsed.key(source.rel, source.digest), not diags)
@@ -118,7 +130,12 @@ def load(
     deck_notes = tuple(n for n in notes if n is not None)
     deck = Deck(config.name, deck_notes)
     diagnostics.extend(across.check(deck, root, parsed.store))
-    return deck, diagnostics
+    return Loaded(deck, diagnostics, left_out)
+
+
+def left_out_text(count: int) -> str:
+    """", 3 left out" for the messages that count notes; nothing when none was."""
+    return f", {count} left out" if count else ""
 
 
 def known_note(
@@ -221,6 +238,7 @@ class Examined:
     deck: Deck
     diagnostics: tuple[Diagnostic, ...]
     lock: Lock | None
+    left_out: int = 0
 
 
 def examine(
@@ -233,13 +251,13 @@ def examine(
     chosen format's own problems, and the lock. One function, so the two never differ.
     With a `snapshot` the lock is not read: the snapshot was made with this very lock."""
     try:
-        deck, diagnostics = load(config, progress, parsed, snapshot)
+        deck, diagnostics, left_out = load(config, progress, parsed, snapshot)
     except workers_.WorkerDied as exc:
         return Examined(Deck(config.name), (worker_died(config, exc),), None)
     for exporter in exporters.chosen(config):
         diagnostics.extend(exporter.check(deck, config))
     lock, lock_diags = (None, []) if snapshot else read_lock(config)
-    return Examined(deck, sort_unique([*diagnostics, *lock_diags]), lock)
+    return Examined(deck, sort_unique([*diagnostics, *lock_diags]), lock, left_out)
 
 
 def no_match(deck: Deck, config: BuildConfig) -> Diagnostic:

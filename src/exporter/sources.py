@@ -10,10 +10,10 @@ import datetime
 import hashlib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -23,7 +23,7 @@ from .diagnostics import Diagnostic, error, warning
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # The keys read; any other is the note's own business (Obsidian keeps aliases, cssclasses,
 # dates… there) and is passed by. Like Obsidian, `tag` and `Tags` are read as `tags`.
-FRONT_MATTER_KEYS = {"title", "deck", "tags"}
+FRONT_MATTER_KEYS = {"title", "deck", "tags", "exporter"}
 
 
 @dataclass(frozen=True)
@@ -44,14 +44,36 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def find_notes(root: Path) -> tuple[list[Path], list[Diagnostic]]:
+class Found(NamedTuple):
+    paths: list[Path]
+    diagnostics: list[Diagnostic]
+    left_out: int = 0  # notes the person left out (`selection`)
+
+
+def find_notes(
+    root: Path,
+    leaves_out: Callable[[str, bool], bool] | None = None,
+    base: Path | None = None,
+) -> Found:
     """Every `*.md` below root in a stable order, skipping hidden files and folders.
     Symlinked folders are followed (a shared folder linked into the notes is part of
     them), each real folder once, so a link back up is no loop. A folder that cannot be
     read and a link that cannot be followed are errors, never a silent skip: their facts
-    would be reported removed, and a sync would delete their cards."""
+    would be reported removed, and a sync would delete their cards.
+
+    `leaves_out(rel, is_folder)`, with paths relative to `base` (the notes folder, of
+    which `root` may be a part), names what the person left out (`selection`): a folder
+    left out is not even listed, and its notes are counted in `left_out` unread."""
     found: list[Path] = []
     diagnostics: list[Diagnostic] = []
+    base = base or root
+    left_out = 0
+
+    def rel(path: Path) -> str:
+        return path.relative_to(base).as_posix()
+
+    def count(folder: Path) -> int:
+        return sum(1 for _, _, files in os.walk(folder) for n in files if n.endswith(".md"))
 
     def problem(where: Path, message: str, hint: str) -> None:
         diagnostics.append(error(display_path(where), 1, 1, message, hint))
@@ -71,6 +93,10 @@ def find_notes(root: Path) -> tuple[list[Path], list[Diagnostic]]:
             continue
         seen.add(real)
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        if leaves_out is not None:
+            kept = [d for d in dirs if not leaves_out(rel(Path(folder) / d), True)]
+            left_out += sum(count(Path(folder) / d) for d in dirs if d not in kept)
+            dirs[:] = kept
         for name in files:
             path = Path(folder) / name
             if name.startswith("."):
@@ -84,9 +110,12 @@ def find_notes(root: Path) -> tuple[list[Path], list[Diagnostic]]:
                 continue
             if not name.endswith(".md") or not path.is_file():
                 continue
+            if leaves_out is not None and leaves_out(rel(path), False):
+                left_out += 1
+                continue
             found.append(path)
     found.sort(key=lambda p: p.relative_to(root).as_posix())
-    return found, sorted(diagnostics)
+    return Found(found, sorted(diagnostics), left_out)
 
 
 def decode(data: bytes, display: str) -> tuple[str | None, list[Diagnostic]]:
@@ -168,6 +197,21 @@ def split_front_matter(text: str, display: str) -> tuple[dict[str, Any], str, li
         if key not in FRONT_MATTER_KEYS or value is None:
             # Any other property is the note's own (Obsidian's aliases, cssclasses,
             # created…), and an empty one (`tags:`) says nothing: neither is a problem.
+            continue
+        if key == "exporter":
+            # `exporter: false` leaves the note out of every build (`selection`).
+            if isinstance(value, bool):
+                clean[key] = value
+            else:
+                diags.append(
+                    error(
+                        display,
+                        line,
+                        1,
+                        "front matter 'exporter' must be true or false",
+                        "write 'exporter: false' to leave this note out, or remove the line",
+                    )
+                )
             continue
         if key in ("title", "deck"):
             if not is_scalar(value):

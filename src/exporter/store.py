@@ -105,7 +105,7 @@ class Area:
         if not self.store.spool:
             self.staged[name] = data
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.store.make_folder(self.folder)
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=self.folder)
         try:
             os.fchmod(fd, 0o644)
@@ -195,6 +195,19 @@ class Store:
         # it need not hold them all in memory) or wait in memory (`check`, a dry run,
         # which must write nothing at all).
         self.spool = False
+        # Folders a spooling build made, removed again if it fails: a failed build
+        # leaves no new folder behind.
+        self.made: list[Path] = []
+
+    def make_folder(self, folder: Path) -> None:
+        missing = []
+        for path in [folder, *folder.parents]:
+            if path.is_dir():
+                break
+            missing.append(path)
+        for path in reversed(missing):
+            path.mkdir(exist_ok=True)
+            self.made.append(path)
 
     def area(self, name: str) -> Area:
         if name not in self.areas:
@@ -226,10 +239,15 @@ class Store:
         """Write every staged entry: once, after the build has succeeded."""
         for area in self.areas.values():
             area.commit()
+        self.made.clear()
 
     def discard(self) -> None:
         for area in self.areas.values():
             area.discard()
+        for folder in reversed(self.made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        self.made.clear()
 
     def prune(self, names: list[str], now: float | None = None) -> int:
         """Delete the entries of these areas unused for `KEEP_UNUSED`; how many went.

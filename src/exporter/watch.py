@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import store, workers
+from . import selection, store, workers
 from .config import BuildConfig
 from .pipeline import BuildResult, build
 from .sources import display_path
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 # A save is built once the folders have been quiet this long: enough for an editor's
 # write-and-rename, short beside the build it starts.
 DEBOUNCE_SECONDS = 0.05
+# The hidden files that choose which notes a build reads.
+RULES = frozenset({selection.IGNORE_FILE, *(path for path, _ in selection.TEMPLATE_SETTINGS)})
 # How often the watched folders are looked at, to watch again one that was made again.
 POLL_SECONDS = 0.25
 
@@ -128,6 +130,8 @@ def relevant(path: str | bytes, base: Path, out: Path) -> bool:
         inside = where.relative_to(base)
     except ValueError:
         return False
+    if inside.as_posix() in RULES:
+        return True  # hidden, but they choose which notes are built (`selection`)
     if any(part.startswith(".") for part in inside.parts):
         return False
     return not where.is_relative_to(out)

@@ -140,7 +140,7 @@ def test_guid_is_not_genanki_field_hash(kinds_deck, tmp_path):
     from exporter.config import BuildConfig
     from exporter.pipeline import load
 
-    deck, _ = load(BuildConfig(notes=tmp_path / "kinds"))
+    deck = load(BuildConfig(notes=tmp_path / "kinds")).deck
     from exporter import identity
 
     facts = identity.resolve(deck, identity.Lock(), lambda: 1_800_000_000)[0].facts

@@ -157,7 +157,7 @@ def test_signature_covers_the_script_faces(tmp_path):
 
 def cmap_check(notes: Path, out: Path) -> list[str]:
     config = BuildConfig(notes=notes, out=out, formats=("pdf",))
-    deck, _ = load(config)
+    deck = load(config).deck
     return sorted(d.format() for d in glyphs.missing_glyph_diagnostics(deck, config))
 
 
@@ -165,7 +165,7 @@ def test_cmap_check_finds_a_character_no_font_has_without_rendering(tmp_path):
     notes = copy_fixture("tofu", tmp_path)
     out = tmp_path / "dist"
     config = BuildConfig(notes=notes, out=out, formats=("pdf",))
-    deck, _ = load(config)
+    deck = load(config).deck
     (warning,) = glyphs.missing_glyph_diagnostics(deck, config)
     assert warning.path.endswith("tofu/hieroglyph.md") and (warning.line, warning.col) == (4, 3)
     assert warning.message == "no bundled font has '𓀀' (U+13000); the sheet shows a box"

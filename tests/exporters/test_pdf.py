@@ -339,7 +339,7 @@ def everyday(tmp_path_factory):
 def seed_deck():
     from exporter.pipeline import load
 
-    deck, _ = load(BuildConfig(notes=FIXTURES / "sheet"))
+    deck = load(BuildConfig(notes=FIXTURES / "sheet")).deck
     (note,) = deck.notes
     return note
 

@@ -181,7 +181,7 @@ def test_the_sheet_draws_the_box(tmp_path):
     notes = tmp_path / "notes"
     write_note(notes, "r.md", VITEPRESS)
     config = BuildConfig(notes=notes, out=tmp_path / "dist")
-    deck, diags = load(config)
+    deck, diags, _ = load(config)
     assert not diags
     html = Renderer(config, deck).note_html(deck.notes[0], self_test=False)
     assert '<div class="container-title">Worth remembering</div>' in html

@@ -383,7 +383,7 @@ def test_the_fixture_note_makes_exactly_its_cards(tmp_path):
     assert not result.diagnostics
     from exporter.pipeline import load
 
-    deck, diags = load(BuildConfig(notes=notes))
+    deck, diags, _ = load(BuildConfig(notes=notes))
     assert not diags
     facts = deck.facts
     by_kind = {
@@ -418,7 +418,7 @@ def test_hints_show_in_the_full_sheet(tmp_path):
     notes = tmp_path / "notes"
     write_note(notes, "h.md", "# H\n\n- {{Lithium::an alkali metal}} powers {{EVs}}.\n")
     config = BuildConfig(notes=notes, out=tmp_path / "dist")
-    deck, _ = load(config)
+    deck = load(config).deck
     html = Renderer(config, deck).note_html(deck.notes[0], self_test=False)
     assert '<span class="cloze">Lithium</span><span class="hint">(an alkali metal)</span>' in html
     assert html.count('class="hint"') == 1
