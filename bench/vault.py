@@ -44,7 +44,7 @@ def rows(bench: Bench, vault: Path | None) -> list[Row]:
         checked(
             f"{MEASURE}, {what}",
             seconds(ours.wall),
-            f"{times(ratio, 'floor')} at {ours.cpu_share():.0%} CPU",
+            f"{times(ratio, 'floor')} at {ours.cpu_share:.0%} CPU",
             ratio,
             COLD,
         ),

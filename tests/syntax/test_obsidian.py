@@ -200,19 +200,38 @@ def test_an_ambiguous_name_takes_the_shortest_path_then_the_first_by_name(tmp_pa
     assert Path(media.path) == (tmp_path / "a" / "x.png").resolve()
     _, diags = parse(tmp_path, "# T\n\n![[y.png]]\n", rel="notes/m.md")
     (d,) = diags
-    assert d.is_error and d.line == 3 and "'y.png' does not exist" in d.message
+    assert not d.is_error and d.line == 3 and "'y.png' does not exist" in d.message
 
 
-def test_missing_embed_is_an_error_at_its_line_and_a_symlink_out_is_refused(tmp_path):
+def test_missing_embed_is_a_warning_in_prose_and_a_symlink_out_is_refused(tmp_path):
+    """In prose a missing attachment is a warning (the sheet shows its name, as Obsidian's
+    reading view shows a placeholder); a link out of the notes stays an error."""
     notes = tmp_path / "notes"
     outside = png(tmp_path / "secret.png")
     (notes / "attachments").mkdir(parents=True)
     os.symlink(outside, notes / "attachments" / "leak.png")
-    _, diags = parse(notes, "# T\n\ntext\n\n![[nowhere.png]] ![[leak.png]]\n")
-    assert [(d.line, d.is_error) for d in diags] == [(5, True), (5, True)]
-    assert "'nowhere.png' does not exist" in diags[0].message
+    note, diags = parse(notes, "# T\n\ntext\n\n![[nowhere.png]] ![[leak.png]]\n")
+    assert [(d.line, d.is_error) for d in diags] == [(5, False), (5, True)]
+    assert "'nowhere.png' does not exist; the sheet shows its name" in diags[0].message
     assert diags[0].col == 4
     assert "outside the notes folder" in diags[1].message
+    assert "<p>nowhere leak</p>" in note.sections[0].body  # their names, as text
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("- The map :: ![[nowhere.png]]\n", 3),
+        ("- ![[nowhere.png]] shows :: the map\n", 3),
+        ("- Where was it signed? ::\n  - ![[nowhere.png]]\n", 4),
+        ("- Signed in {{1947}} ![[nowhere.png]]\n", 3),
+        ("- Listen ::: ![[nowhere.ogg]]\n", 3),
+    ],
+)
+def test_a_missing_attachment_in_a_fact_stays_an_error(tmp_path, text, line):
+    _, diags = parse(tmp_path / "notes", f"# T\n\n{text}")
+    (d,) = diags
+    assert d.is_error and d.line == line and "does not exist" in d.message
 
 
 def test_images_found_by_name_are_reread_when_the_folder_changes(tmp_path):

@@ -93,4 +93,5 @@ def test_sound_syntax_in_code_is_code(tmp_path):
 
 def test_images_are_unchanged(tmp_path):
     _, diags = parse_text(tmp_path, "Map ![map](none.png)\n")
-    assert [d.message for d in diags] == ["image 'none.png' does not exist"]
+    expected = "image 'none.png' does not exist; the sheet shows its name"
+    assert [d.message for d in diags] == [expected]

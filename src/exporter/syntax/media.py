@@ -64,7 +64,7 @@ class MediaFinder:
                 continue
             sized_alt(img)
             line, col = self.img_position(img, parents, state)
-            kept = self.resolve_image(src, line, col)
+            kept = self.resolve(src, line, col, "image", in_fact(img, parents))
             if kept is None:
                 alt = img.get("alt", "")
                 parent = parents[img]
@@ -77,7 +77,7 @@ class MediaFinder:
         """A sound (`[sound:…]`, or an image or embed of an audio file): the finished
         mark, or its label as text when the file cannot be packed."""
         line, col = self.img_position(el, parents, state)
-        name = self.resolve(el.get("src", ""), line, col, "sound")
+        name = self.resolve(el.get("src", ""), line, col, "sound", in_fact(el, parents))
         if name is None:
             label = label_for(el.get("src", ""), el.get("data-label") or el.get("alt") or "")
             el.tail = label + (el.tail or "")
@@ -106,10 +106,14 @@ class MediaFinder:
     def resolve_image(self, src: str, line: int, col: int) -> str | None:
         return self.resolve(src, line, col, "image")
 
-    def resolve(self, src: str, line: int, col: int, kind: str = "image") -> str | None:
+    def resolve(
+        self, src: str, line: int, col: int, kind: str = "image", fact: bool = True
+    ) -> str | None:
         """The packed name of the file `src` means, or None with a problem at `line` and
         `col`: the same checks for an image and a sound (`kind`, named in messages); an
-        image must also be one Pillow can read."""
+        image must also be one Pillow can read. A file that is missing is an error in a
+        fact (its card would lose it) and a warning in prose (`fact` False), where the
+        sheet shows its name instead, as Obsidian's reading view shows a placeholder."""
         display = self.source.display
         if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", src) or src.startswith("//"):
             if src.startswith(("http:", "https:", "//")):
@@ -170,11 +174,12 @@ class MediaFinder:
             return None
         if not target.is_file():
             self.diagnostics.append(
-                error(
+                (error if fact else warning)(
                     display,
                     line,
                     col,
-                    f"{kind} '{src}' does not exist",
+                    f"{kind} '{src}' does not exist"
+                    + ("" if fact else "; the sheet shows its name"),
                     "check the file name: it was looked for beside the note and by name "
                     "in the notes folder",
                 )
@@ -282,3 +287,13 @@ def unreadable_image(path: Path) -> str | None:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return "is not an image that can be read"
     return None
+
+
+def in_fact(el: etree.Element, parents: dict[etree.Element, etree.Element]) -> bool:
+    """Whether `el` stands in a fact (its question, answer, cloze line or long answer),
+    where a missing file would cost a card its media."""
+    while el in parents:
+        el = parents[el]
+        if el.tag in ("x-q", "x-a") or el.get("data-fact") is not None:
+            return True
+    return False
