@@ -20,7 +20,7 @@ from typing import Any
 
 from .config import BuildConfig
 from .publish import write_atomic
-from .store import Digests, Store
+from .store import Digests, Store, cache_root
 
 PACKAGE = Path(__file__).resolve().parent
 # Files above this (fonts, big images) are known by size and time rather than re-read on
@@ -163,7 +163,7 @@ class State:
 
 
 def state_path(config: BuildConfig) -> Path:
-    return config.out / ".cache" / "state.json"
+    return cache_root(config.out) / "state.json"
 
 
 def load_state(config: BuildConfig) -> State | None:

@@ -20,6 +20,7 @@ from .diagnostics import Diagnostic, has_errors
 from .identity import Report
 from .pipeline import BuildResult, build, examine
 from .sources import display_path
+from .store import cache_root
 
 
 def print_diagnostics(diagnostics: tuple[Diagnostic, ...] | list[Diagnostic]) -> None:
@@ -387,7 +388,7 @@ def sync_command(
     if anki_connect:
         from .sync.ankiconnect import AnkiConnect
 
-        target: Target = AnkiConnect(anki_connect, config.out / ".cache" / "anki-connect.json")
+        target: Target = AnkiConnect(anki_connect, cache_root(config.out) / "anki-connect.json")
     else:
         path = collection_file(collection_path, profile, "sync")
         if not path.exists() and not (create and not dry_run):

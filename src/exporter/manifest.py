@@ -11,11 +11,12 @@ The record lives in the output folder's `.cache/`, never among the notes.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .publish import write_atomic
 from .sources import display_path
+from .store import cache_root
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Recorded:
 
 
 def manifest_path(out: Path) -> Path:
-    return out / ".cache" / "outputs.json"
+    return cache_root(out) / "outputs.json"
 
 
 def load(out: Path) -> dict[str, Recorded]:
@@ -64,6 +65,4 @@ def update(
     data = {p: {"content": r.content, "command": r.command} for p, r in sorted(entries.items())}
     target = manifest_path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, target)
+    write_atomic(target, json.dumps(data, indent=1, sort_keys=True).encode())

@@ -28,7 +28,7 @@ from .diagnostics import Diagnostic, Severity, error, has_errors, sort_unique, w
 from .identity import Lock, Report
 from .model import Deck, Fact, Note
 from .sources import Source, display_path, find_notes, read_source
-from .store import Store, open_store
+from .store import Store, cache_root, open_store
 
 Progress = Callable[[str], None]
 
@@ -508,7 +508,7 @@ def remembered(
     except OSError as exc:
         # The outputs and the lock are in place: say so, rather than "nothing changed".
         plan.store.discard()
-        where = exc.filename or config.out / ".cache"
+        where = exc.filename or cache_root(config.out)
         diags = sort_unique(
             [
                 *diags,

@@ -25,7 +25,9 @@ JOURNAL = "publishing.json"
 
 
 def journal_path(out: Path) -> Path:
-    return out / ".cache" / JOURNAL
+    from .store import cache_root  # the store writes through this module
+
+    return cache_root(out) / JOURNAL
 
 
 class Publication:

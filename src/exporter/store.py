@@ -186,7 +186,7 @@ class Store:
     memory of values made from them."""
 
     def __init__(self, out: Path) -> None:
-        self.root = out / ".cache"
+        self.root = cache_root(out)
         self.areas: dict[str, Area] = {}
         self.digests = Digests()
         self.memos: dict[Any, Any] = {}
@@ -283,6 +283,13 @@ class Digests:
         digest = hashlib.sha256(path.read_bytes() if data is None else data).hexdigest()
         self.known[path] = (sig, digest, time.time_ns())
         return digest
+
+
+def cache_root(out: Path) -> Path:
+    """The store's folder in the output folder `out`: every record a build keeps (the
+    areas, and beside them the build state, the outputs manifest and the publishing
+    journal) lives below it, never among the notes."""
+    return out / ".cache"
 
 
 _warm: dict[Path, Store] | None = None
