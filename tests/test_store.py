@@ -149,3 +149,22 @@ def test_a_change_to_the_deck_keeps_the_sheet_and_the_parse(package_copy):
     after = digests()
     assert after["rows"] != before["rows"]
     assert after["parse"] == before["parse"] and after["sheet"] == before["sheet"]
+
+
+def test_an_entry_that_cannot_be_spooled_waits_in_memory(tmp_path, monkeypatch):
+    """A full disk while a build stages: the entry waits in memory, and the commit (after
+    the outputs are in place) is where the build reports it."""
+    import tempfile
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    store = Store(tmp_path)
+    store.spool = True
+    area = store.area("apkg")
+    monkeypatch.setattr(tempfile, "mkstemp", full)
+    area.put("x.pickle", b"rows")
+    assert area.read("x.pickle") == b"rows"
+    monkeypatch.undo()
+    store.commit()
+    assert (area.folder / "x.pickle").read_bytes() == b"rows"

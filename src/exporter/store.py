@@ -102,9 +102,14 @@ class Area:
             self.memory[name] = value
         if name in self.staged or self.path(name).is_file():
             return  # named by what it holds: already there
-        if not self.store.spool:
-            self.staged[name] = data
-            return
+        if self.store.spool:
+            with contextlib.suppress(OSError):  # a full disk: the commit then says so
+                self.staged[name] = self.spooled(name, data)
+                return
+        self.staged[name] = data
+
+    def spooled(self, name: str, data: bytes) -> Path:
+        """`data` in a temporary file beside the entry's name."""
         self.store.make_folder(self.folder)
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=self.folder)
         try:
@@ -115,7 +120,7 @@ class Area:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
-        self.staged[name] = Path(tmp)
+        return Path(tmp)
 
     def record(self, name: str, data: bytes) -> None:
         """Stage a record: a file that says where things stand (an index), not named by
