@@ -127,18 +127,48 @@ def input_digest(config: BuildConfig, content: str, formats: Mapping[str, str]) 
     return h.hexdigest()
 
 
-def fingerprint(config: BuildConfig, inputs: str) -> str:
-    """The inputs with the lock as it is now: read before a build, and again after it
-    wrote the lock, without reading the notes twice."""
-    lock = config.lock_path
+@dataclass(frozen=True)
+class LockBytes:
+    """The lock file as one build found (or left) it, read once: its bytes, or None when
+    there is no regular file to read, with what the fingerprint hashes in its place."""
+
+    data: bytes | None
+    marker: bytes
+
+    @property
+    def digest(self) -> str | None:
+        return hashlib.sha256(self.data).hexdigest() if self.data is not None else None
+
+    @property
+    def text(self) -> str | None:
+        """As `Path.read_text` would read it (newlines made `\n`)."""
+        if self.data is None:
+            return None
+        return self.data.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_lock_bytes(path: Path) -> LockBytes:
     try:
         # Never open anything but a regular file: a pipe would block the build.
-        lock_bytes = lock.read_bytes() if lock.is_file() else f"not a file: {lock.exists()}"
+        if path.is_file():
+            data = path.read_bytes()
+            return LockBytes(data, data)
+        return LockBytes(None, f"not a file: {path.exists()}".encode())
     except OSError:
-        lock_bytes = b"unreadable"
-    if isinstance(lock_bytes, str):
-        lock_bytes = lock_bytes.encode()
-    return hashlib.sha256(inputs.encode() + lock_bytes).hexdigest()
+        return LockBytes(None, b"unreadable")
+
+
+def written_lock(text: str) -> LockBytes:
+    """The lock as this build wrote it (in UTF-8 bytes, `\n` on every system)."""
+    data = text.encode("utf-8")
+    return LockBytes(data, data)
+
+
+def fingerprint(inputs: str, lock: LockBytes) -> str:
+    """The inputs with the lock as it is now: before a build, and after it wrote the
+    lock, from the bytes the build read or wrote, so neither the notes nor the lock are
+    read twice."""
+    return hashlib.sha256(inputs.encode() + lock.marker).hexdigest()
 
 
 def _stat(path: Path) -> list[int] | None:

@@ -331,6 +331,7 @@ class Plan:
     content: str
     inputs: str
     state: cache.State | None
+    lock: cache.LockBytes  # the lock as this build found it: read once
 
     @property
     def signatures(self) -> dict[str, str]:
@@ -347,7 +348,7 @@ def _build(config: BuildConfig, progress: Progress | None, now: Callable[[], int
         plan = planned(config, store)
         up_to_date(plan)
         parsed = cache.ParsedNotes(config, store)
-        snapshot = resolved.open_snapshot(config, store)
+        snapshot = resolved.open_snapshot(config, store, plan.lock.digest)
         examined = examined_or_stop(plan, progress, parsed, snapshot)
         resolution = resolve(plan, examined, snapshot, now)
         subset = selected(plan, resolution, examined.diagnostics)
@@ -355,9 +356,11 @@ def _build(config: BuildConfig, progress: Progress | None, now: Callable[[], int
         if config.dry_run:
             report, diags, counts = resolution.report, examined.diagnostics, counts_of(subset)
             return BuildResult(subset, diags, report=report, counts=counts, advice=advice)
-        diags, outputs = published(plan, subset, resolution, examined.diagnostics, progress)
+        diags, outputs, lock = published(
+            plan, subset, resolution, examined.diagnostics, progress
+        )
         counts = counts_of(subset, store)
-        diags, stale = remembered(plan, resolution, parsed, outputs, diags, counts, advice)
+        diags, stale = remembered(plan, resolution, parsed, outputs, diags, counts, advice, lock)
         done = True
         return BuildResult(
             subset,
@@ -385,14 +388,15 @@ def planned(config: BuildConfig, store: Store) -> Plan:
         for k, v in e.fingerprint(config).items()
     }
     inputs = cache.input_digest(config, content, formats)
-    return Plan(config, store, chosen, content, inputs, cache.load_state(config))
+    lock = cache.read_lock_bytes(config.lock_path)
+    return Plan(config, store, chosen, content, inputs, cache.load_state(config), lock)
 
 
 def up_to_date(plan: Plan) -> None:
     """Stop with the last build's result when nothing it was made from has changed."""
     config, state = plan.config, plan.state
     asks_more = config.dry_run or config.forget_removed
-    if not state or asks_more or not state.still_valid(cache.fingerprint(config, plan.inputs)):
+    if not state or asks_more or not state.still_valid(cache.fingerprint(plan.inputs, plan.lock)):
         return
     raise Stop(
         BuildResult(
@@ -462,9 +466,9 @@ def published(
     resolution: resolved.Resolution,
     diags: tuple[Diagnostic, ...],
     progress: Progress | None,
-) -> tuple[tuple[Diagnostic, ...], list[Path]]:
+) -> tuple[tuple[Diagnostic, ...], list[Path], cache.LockBytes]:
     """Every format written beside its final names, then all renamed into place with the
-    lock; or, on an error, nothing at all."""
+    lock; or, on an error, nothing at all. Returns the lock as the build leaves it."""
     config = plan.config
     publication = publish.Publication(config.out)
     try:
@@ -479,14 +483,16 @@ def published(
                 BuildResult(subset, diags, ok=False, report=report, counts=counts_of(subset))
             )
         lock_text = resolution.lock_text
-        old_text = config.lock_path.read_text("utf-8") if config.lock_path.is_file() else None
-        if lock_text != old_text and resolution.has_facts:
-            publication.stage(config.lock_path).write_text(lock_text, encoding="utf-8")
+        lock = plan.lock
+        if lock_text != lock.text and resolution.has_facts:
+            lock = cache.written_lock(lock_text)
+            assert lock.data is not None
+            publication.stage(config.lock_path).write_bytes(lock.data)
         outputs = [p for p in publication.targets if p != config.lock_path]
         publication.commit()
     finally:
         publication.abandon()
-    return diags, outputs
+    return diags, outputs, lock
 
 
 def remembered(
@@ -497,14 +503,15 @@ def remembered(
     diags: tuple[Diagnostic, ...],
     counts: tuple[int, int, int],
     advice: tuple[str, ...],
+    lock: cache.LockBytes,
 ) -> tuple[tuple[Diagnostic, ...], list[str]]:
     """After the outputs are in place: the store's one commit, then the record of what
     was built. Failing here costs the next build time, not this one's outputs."""
     config = plan.config
     try:
-        resolved.save(config, plan.store, resolution, parsed.clean)
+        resolved.save(config, plan.store, resolution, parsed.clean, lock.digest)
         plan.store.commit()
-        stale = remember(plan, outputs, diags, counts, advice)
+        stale = remember(plan, outputs, diags, counts, advice, lock)
     except OSError as exc:
         # The outputs and the lock are in place: say so, rather than "nothing changed".
         plan.store.discard()
@@ -532,6 +539,7 @@ def remember(
     diags: tuple[Diagnostic, ...],
     counts: tuple[int, int, int],
     advice: tuple[str, ...],
+    lock: cache.LockBytes,
 ) -> list[str]:
     """Tidy the folders the exporters own, record what was built (for the stale-output
     report and the next no-op check), prune the store. Returns the stale-output lines."""
@@ -551,7 +559,7 @@ def remember(
     # them (removed facts still in Anki, stale outputs).
     warnings = [{**dataclasses.asdict(d), "severity": d.severity.value} for d in diags]
     summary = {"counts": counts, "warnings": warnings, "advice": [*advice, *stale]}
-    cache.save_state(config, cache.fingerprint(config, plan.inputs), outputs, summary)
+    cache.save_state(config, cache.fingerprint(plan.inputs, lock), outputs, summary)
     return stale
 
 

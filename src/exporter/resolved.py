@@ -311,17 +311,10 @@ def _salt(config: BuildConfig) -> str:
     ).hexdigest()
 
 
-def lock_digest(config: BuildConfig) -> str | None:
-    path = config.lock_path
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
-    except OSError:
-        return None
-
-
-def open_snapshot(config: BuildConfig, store: Store) -> Snapshot | None:
+def open_snapshot(config: BuildConfig, store: Store, lock: str | None) -> Snapshot | None:
     """The last build's snapshot, if the lock is still the one it wrote and this build
-    is of the whole folder with the same code; else None (match in full)."""
+    is of the whole folder with the same code; else None (match in full). `lock`: the
+    lock's digest as this build read it."""
     if config.scope or config.forget_removed:
         return None
     data = store.area(AREA).read(INDEX)
@@ -329,7 +322,7 @@ def open_snapshot(config: BuildConfig, store: Store) -> Snapshot | None:
         return None
     try:
         index = json.loads(data)
-        if index["salt"] != _salt(config) or index["lock"] != lock_digest(config):
+        if index["salt"] != _salt(config) or index["lock"] != lock:
             return None
         removed = tuple(identity.entry_from_json(e, i) for i, e in enumerate(index["removed"]))
         stamps = {k: (h, m) for k, (h, m) in index["stamps"].items()}
@@ -339,7 +332,11 @@ def open_snapshot(config: BuildConfig, store: Store) -> Snapshot | None:
 
 
 def save(
-    config: BuildConfig, store: Store, resolution: Resolution, keys: Mapping[str, str]
+    config: BuildConfig,
+    store: Store,
+    resolution: Resolution,
+    keys: Mapping[str, str],
+    lock: str | None,
 ) -> None:
     """Stage this build's pieces for the next one, with the lock as it now is. Each
     piece's file is named by its note's bytes and identities, so only changed notes are
@@ -360,7 +357,7 @@ def save(
         }
     index = {
         "salt": _salt(config),
-        "lock": lock_digest(config),
+        "lock": lock,
         "removed": [e.as_json() for e in resolution.removed],
         "stamps": {k: [h, m] for k, (h, m) in resolution.stamps.items()},
         "lock_id": resolution.lock_id,
