@@ -41,14 +41,7 @@ class Publication:
     def folder(self, path: Path) -> None:
         """Create `path` and its missing parents, remembering each, so an abandoned
         build takes away every folder it made."""
-        missing = []
-        for folder in [path, *path.parents]:
-            if folder.is_dir():
-                break
-            missing.append(folder)
-        for folder in reversed(missing):
-            folder.mkdir(exist_ok=True)
-            self.made.append(folder)
+        self.made.extend(make_folders(path))
 
     def stage(self, final: Path) -> Path:
         """A new temporary file beside `final`, so the rename into place is atomic."""
@@ -88,6 +81,18 @@ class Publication:
                 folder.rmdir()
         self.staged.clear()
         self.made.clear()
+
+
+def make_folders(path: Path) -> list[Path]:
+    """Create `path` and its missing parents; the folders made, outermost first."""
+    missing = []
+    for folder in [path, *path.parents]:
+        if folder.is_dir():
+            break
+        missing.append(folder)
+    for folder in reversed(missing):
+        folder.mkdir(exist_ok=True)
+    return missing[::-1]
 
 
 def recover(out: Path, lock_path: Path) -> int:

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .publish import write_atomic
+from .publish import make_folders, write_atomic
 
 T = TypeVar("T")
 
@@ -205,14 +205,7 @@ class Store:
         self.made: list[Path] = []
 
     def make_folder(self, folder: Path) -> None:
-        missing = []
-        for path in [folder, *folder.parents]:
-            if path.is_dir():
-                break
-            missing.append(path)
-        for path in reversed(missing):
-            path.mkdir(exist_ok=True)
-            self.made.append(path)
+        self.made.extend(make_folders(folder))
 
     def area(self, name: str) -> Area:
         if name not in self.areas:
