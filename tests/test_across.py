@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 
 from exporter.config import BuildConfig
-from exporter.pipeline import examine
+from exporter.reading import examine
 
 from .conftest import write_note
 

@@ -14,7 +14,8 @@ from click.testing import CliRunner
 from exporter import exporters
 from exporter.cli import main
 from exporter.config import BuildConfig
-from exporter.pipeline import build, examine
+from exporter.pipeline import build
+from exporter.reading import examine
 
 from .conftest import copy_fixture, write_note
 

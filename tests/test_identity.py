@@ -11,7 +11,8 @@ import pytest
 from exporter import identity
 from exporter.config import BuildConfig
 from exporter.identity import Lock
-from exporter.pipeline import build, load
+from exporter.pipeline import build
+from exporter.reading import load
 
 from .conftest import copy_fixture, import_apkg, snapshot, write_note
 

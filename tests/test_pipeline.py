@@ -11,7 +11,8 @@ import pytest
 from pypdf import PdfReader
 
 from exporter.config import BuildConfig
-from exporter.pipeline import build, select_tags
+from exporter.pipeline import build
+from exporter.reading import select_tags
 
 from .conftest import REPO, copy_fixture, import_apkg, snapshot, write_note
 
@@ -36,7 +37,7 @@ def test_tag_subset_builds_only_those_facts(tmp_path, collection):
 
 
 def test_parent_tag_selects_children(tmp_path):
-    from exporter.pipeline import load
+    from exporter.reading import load
 
     deck = load(BuildConfig(notes=copy_fixture("kinds", tmp_path))).deck
     assert [f.plain_question for f in select_tags(deck, ("upsc",)).facts] == ["Lithium is used in"]

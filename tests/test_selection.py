@@ -15,7 +15,8 @@ import pytest
 
 from exporter import selection
 from exporter.config import BuildConfig
-from exporter.pipeline import build, load
+from exporter.pipeline import build
+from exporter.reading import load
 from exporter.watch import relevant
 
 from .conftest import FIXTURES, REPO, import_apkg, write_note

@@ -151,7 +151,7 @@ def test_a_folder_that_cannot_be_read_is_an_error(tmp_path):
     import shutil
 
     from exporter.config import BuildConfig
-    from exporter.pipeline import examine
+    from exporter.reading import examine
 
     base = open_folder(tmp_path)
     try:

@@ -77,10 +77,10 @@ class Area:
         self.touch(name)
         return data
 
-    def get(self, name: str, decode: Callable[[bytes], T], keep: bool = True) -> T | None:
+    def get(self, name: str, decode: Callable[[bytes], T]) -> T | None:
         """The entry decoded, from memory when this process has it (and its file is still
-        there), else read and decoded; None when it is missing or does not decode.
-        `keep=False` for entries cheap to read again and large to hold (rendered PDFs)."""
+        there), else read and decoded; None when it is missing or does not decode. Large
+        entries cheap to read again (rendered PDFs) are read with `read`, not kept."""
         if name in self.memory and (name in self.staged or self.path(name).is_file()):
             self.touch(name)
             return self.memory[name]  # type: ignore[no-any-return,unused-ignore]
@@ -91,8 +91,7 @@ class Area:
             value = decode(data)
         except Exception:  # a damaged or outdated entry is made again, never an error
             return None
-        if keep:
-            self.memory[name] = value
+        self.memory[name] = value
         return value
 
     def put(self, name: str, data: bytes, value: Any = None) -> None:
@@ -270,15 +269,14 @@ class Digests:
     def __init__(self) -> None:
         self.known: dict[Path, tuple[tuple[int, int, int], str, int]] = {}
 
-    def of(self, path: Path, data: bytes | None = None) -> str:
-        """The file's digest (hex); `data` when the caller has read it already. Raises
-        OSError when the file cannot be read."""
+    def of(self, path: Path) -> str:
+        """The file's digest (hex). Raises OSError when the file cannot be read."""
         st = path.stat()
         sig = (st.st_size, st.st_mtime_ns, st.st_ino)
         held = self.known.get(path)
-        if data is None and held is not None and held[0] == sig and sig[1] < held[2] - RACY_NS:
+        if held is not None and held[0] == sig and sig[1] < held[2] - RACY_NS:
             return held[1]
-        digest = hashlib.sha256(path.read_bytes() if data is None else data).hexdigest()
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
         self.known[path] = (sig, digest, time.time_ns())
         return digest
 

@@ -138,7 +138,7 @@ def test_guid_is_not_genanki_field_hash(kinds_deck, tmp_path):
     import genanki
 
     from exporter.config import BuildConfig
-    from exporter.pipeline import load
+    from exporter.reading import load
 
     deck = load(BuildConfig(notes=tmp_path / "kinds")).deck
     from exporter import identity

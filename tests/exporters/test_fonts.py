@@ -15,7 +15,7 @@ import pytest
 
 from exporter.config import BuildConfig
 from exporter.exporters.pdf import fonts, glyphs
-from exporter.pipeline import load
+from exporter.reading import load
 
 from ..conftest import REPO, copy_fixture, run_build, write_note
 
@@ -235,7 +235,7 @@ def test_cmap_check_agrees_with_weasyprint(tmp_path, fixture):
 
 def test_a_script_no_font_has_is_one_warning_not_one_per_letter(tmp_path):
     from exporter.config import BuildConfig
-    from exporter.pipeline import examine
+    from exporter.reading import examine
 
     from ..conftest import write_note
 

@@ -337,7 +337,7 @@ def everyday(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def seed_deck():
-    from exporter.pipeline import load
+    from exporter.reading import load
 
     deck = load(BuildConfig(notes=FIXTURES / "sheet")).deck
     (note,) = deck.notes

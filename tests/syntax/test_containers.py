@@ -176,7 +176,7 @@ def test_a_long_answer_can_be_a_container(tmp_path):
 
 def test_the_sheet_draws_the_box(tmp_path):
     from exporter.exporters.pdf.renderer import Renderer
-    from exporter.pipeline import load
+    from exporter.reading import load
 
     notes = tmp_path / "notes"
     write_note(notes, "r.md", VITEPRESS)

@@ -381,7 +381,7 @@ def test_the_fixture_note_makes_exactly_its_cards(tmp_path):
     result = run_build(notes, tmp_path / "dist", formats=("apkg",), strict=True)
     assert result.ok, [d.format() for d in result.diagnostics]
     assert not result.diagnostics
-    from exporter.pipeline import load
+    from exporter.reading import load
 
     deck, diags, _ = load(BuildConfig(notes=notes))
     assert not diags
@@ -413,7 +413,7 @@ def test_the_fixture_note_makes_exactly_its_cards(tmp_path):
 
 def test_hints_show_in_the_full_sheet(tmp_path):
     from exporter.exporters.pdf.renderer import Renderer
-    from exporter.pipeline import load
+    from exporter.reading import load
 
     notes = tmp_path / "notes"
     write_note(notes, "h.md", "# H\n\n- {{Lithium::an alkali metal}} powers {{EVs}}.\n")

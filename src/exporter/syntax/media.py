@@ -103,9 +103,6 @@ class MediaFinder:
                 return line_no, max(text.find(src) + 1, 1)
         return pos.line, 1
 
-    def resolve_image(self, src: str, line: int, col: int) -> str | None:
-        return self.resolve(src, line, col, "image")
-
     def resolve(
         self, src: str, line: int, col: int, kind: str = "image", fact: bool = True
     ) -> str | None:
