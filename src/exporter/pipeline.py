@@ -24,6 +24,7 @@ from .diagnostics import Diagnostic, Severity, error, has_errors, sort_unique, w
 from .identity import Report
 from .model import Deck, Note
 from .reading import Examined, examine, read_lock, select_tags, worker_died
+from .reading import load as load  # where scripts and tests have always found it
 from .sources import display_path
 from .store import Store, cache_root, open_store
 
