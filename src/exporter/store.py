@@ -55,6 +55,8 @@ class Area:
         self.records: dict[str, bytes] = {}
         self.retained: set[str] | None = None
         self.memory: dict[str, Any] = {}
+        # What this build asked for from memory or put in it (`Store.forget_unused`).
+        self.used: set[str] = set()
         self.touched: dict[str, float] = {}
 
     def path(self, name: str) -> Path:
@@ -81,6 +83,7 @@ class Area:
         """The entry decoded, from memory when this process has it (and its file is still
         there), else read and decoded; None when it is missing or does not decode. Large
         entries cheap to read again (rendered PDFs) are read with `read`, not kept."""
+        self.used.add(name)
         if name in self.memory and (name in self.staged or self.path(name).is_file()):
             self.touch(name)
             return self.memory[name]  # type: ignore[no-any-return,unused-ignore]
@@ -97,6 +100,7 @@ class Area:
     def put(self, name: str, data: bytes, value: Any = None) -> None:
         """Stage an entry, put in place by `Store.commit`; `value` is what `get` would
         decode from `data`, remembered so that nothing decodes it again."""
+        self.used.add(name)
         if value is not None:
             self.memory[name] = value
         if name in self.staged or self.path(name).is_file():
@@ -194,6 +198,7 @@ class Store:
         self.areas: dict[str, Area] = {}
         self.digests = Digests()
         self.memos: dict[Any, Any] = {}
+        self.memos_used: set[Any] = set()
         self.pruned: dict[str, float] = {}
         # Whether staged entries go to temporary files at once (a build that will write:
         # it need not hold them all in memory) or wait in memory (`check`, a dry run,
@@ -214,6 +219,7 @@ class Store:
     def memo(self, key: Any, make: Callable[[], T | None]) -> T | None:
         """A value made from entries of the store, kept while the store is (None, for
         "cannot be made", is not kept): `key` must name everything it is made from."""
+        self.memos_used.add(key)
         found = self.memos.get(key)
         if found is None:
             found = make()
@@ -225,6 +231,7 @@ class Store:
         """A value made from one resolved note object alone, kept with it: a warm process
         hands the same object out for an unchanged note, so the value is made once."""
         key = (kind, id(note))
+        self.memos_used.add(key)
         held = self.memos.get(key)
         if held is not None and held[0] is note:
             return held[1]  # type: ignore[no-any-return,unused-ignore]
@@ -233,14 +240,27 @@ class Store:
         return value
 
     def commit(self) -> None:
-        """Write every staged entry: once, after the build has succeeded."""
+        """Write every staged entry: once, after the build has succeeded. Then forget
+        what this build did not use: a process that keeps the store (`watch`) holds the
+        working set of the notes as they are, not every version of every note saved
+        since it started."""
         for area in self.areas.values():
             area.commit()
         self.made.clear()
+        self.forget_unused()
+
+    def forget_unused(self) -> None:
+        for area in self.areas.values():
+            area.memory = {k: v for k, v in area.memory.items() if k in area.used}
+            area.used.clear()
+        self.memos = {k: v for k, v in self.memos.items() if k in self.memos_used}
+        self.memos_used.clear()
 
     def discard(self) -> None:
         for area in self.areas.values():
             area.discard()
+            area.used.clear()
+        self.memos_used.clear()
         for folder in reversed(self.made):
             with contextlib.suppress(OSError):
                 folder.rmdir()
