@@ -72,10 +72,11 @@ def load(
     notes: list[Note | None] = []
     sources: dict[int, tuple[Source, str, bool]] = {}
     for path in paths:
-        notes.append(known_note(root, path, parsed, snapshot))
-        if notes[-1] is not None:
+        note, read = known_note(root, path, parsed, snapshot)
+        notes.append(note)
+        if note is not None:
             continue
-        source, diags = read_source(root, path)
+        source, diags = read_source(root, path, read)
         if source is not None and source.meta.get("exporter") is False:
             notes.pop()  # `exporter: false` in its front matter
             left_out += 1
@@ -109,20 +110,21 @@ def left_out_text(count: int) -> str:
 
 def known_note(
     root: Path, path: Path, parsed: cache.ParsedNotes, snapshot: resolved.Snapshot | None
-) -> Note | None:
+) -> tuple[Note | None, tuple[bytes, str] | None]:
     """A note read before, known by its bytes alone, so its text is not decoded nor its
     front matter read again: the same bytes read the same way, and only notes that read
-    without a problem are kept. With a `snapshot` it comes resolved."""
+    without a problem are kept. With a `snapshot` it comes resolved. Else None, with the
+    bytes and digest when they were read here, so the note is not read twice."""
     try:
-        digest = parsed.digests.of(path)
+        digest, data = parsed.digests.read(path)
     except OSError:
-        return None  # reading it again reports why
+        return None, None  # reading it again reports why
     rel = path.relative_to(root).as_posix()
     key = parsed.key(rel, digest)
     note = (snapshot and snapshot.note(rel, key, parsed)) or parsed.get(key)
     if note is not None:
         parsed.clean[rel] = key
-    return note
+    return note, (data, digest) if data is not None else None
 
 
 # Parsing in worker processes pays for their start-up (about a fifth of a second each)

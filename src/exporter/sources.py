@@ -376,10 +376,14 @@ def _key_line(meta_lines: list[str], key: str) -> int:
     return 2
 
 
-def read_source(root: Path, path: Path) -> tuple[Source | None, list[Diagnostic]]:
+def read_source(
+    root: Path, path: Path, read: tuple[bytes, str] | None = None
+) -> tuple[Source | None, list[Diagnostic]]:
+    """The note at `path`: its text, front matter and digest. `read`: its bytes and their
+    digest when the caller has them already (`store.Digests`)."""
     display = display_path(path)
     try:
-        data = path.read_bytes()
+        data, digest = read or (path.read_bytes(), "")
     except OSError as exc:
         return None, [
             error(
@@ -402,7 +406,7 @@ def read_source(root: Path, path: Path) -> tuple[Source | None, list[Diagnostic]
             display=display,
             text=body,
             meta=meta,
-            digest=hashlib.sha256(data).hexdigest(),
+            digest=digest or hashlib.sha256(data).hexdigest(),
         ),
         diags + fm_diags,
     )

@@ -291,14 +291,20 @@ class Digests:
 
     def of(self, path: Path) -> str:
         """The file's digest (hex). Raises OSError when the file cannot be read."""
+        return self.read(path)[0]
+
+    def read(self, path: Path) -> tuple[str, bytes | None]:
+        """The file's digest, and its bytes when they were read for it (None when the
+        digest was known): whoever reads the file next can take them instead."""
         st = path.stat()
         sig = (st.st_size, st.st_mtime_ns, st.st_ino)
         held = self.known.get(path)
         if held is not None and held[0] == sig and sig[1] < held[2] - RACY_NS:
-            return held[1]
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            return held[1], None
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
         self.known[path] = (sig, digest, time.time_ns())
-        return digest
+        return digest, data
 
 
 def cache_root(out: Path) -> Path:
