@@ -168,3 +168,36 @@ def test_an_entry_that_cannot_be_spooled_waits_in_memory(tmp_path, monkeypatch):
     monkeypatch.undo()
     store.commit()
     assert (area.folder / "x.pickle").read_bytes() == b"rows"
+
+
+def test_a_build_reads_each_note_once(tmp_path, monkeypatch):
+    """The fingerprint hashes every note, and the notes that are not kept are decoded:
+    one read serves both. A second build after an edit reads the edited note once too."""
+    import os
+    import shutil
+    from collections import Counter
+
+    from exporter.config import BuildConfig
+    from exporter.pipeline import build
+
+    from .conftest import FIXTURES
+
+    notes = shutil.copytree(FIXTURES / "identity", tmp_path / "notes")
+    for path in notes.rglob("*.md"):
+        os.utime(path, (1_700_000_000, 1_700_000_000))  # long before this build
+    reads: Counter[str] = Counter()
+    read_bytes = Path.read_bytes
+
+    def counted(self: Path) -> bytes:
+        if self.suffix == ".md":
+            reads[self.name] += 1
+        return read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", counted)
+    config = BuildConfig(notes=notes, out=tmp_path / "dist", formats=("apkg",))
+    assert build(config).ok
+    assert reads and set(reads.values()) == {1}, reads
+    reads.clear()
+    (notes / "b.md").write_text("# M\n\n- edited :: yes\n", encoding="utf-8")
+    assert build(config).ok
+    assert reads["b.md"] == 1, reads

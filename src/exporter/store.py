@@ -247,6 +247,7 @@ class Store:
         for area in self.areas.values():
             area.commit()
         self.made.clear()
+        self.digests.fresh.clear()
         self.forget_unused()
 
     def forget_unused(self) -> None:
@@ -261,6 +262,7 @@ class Store:
             area.discard()
             area.used.clear()
         self.memos_used.clear()
+        self.digests.fresh.clear()
         for folder in reversed(self.made):
             with contextlib.suppress(OSError):
                 folder.rmdir()
@@ -288,19 +290,27 @@ class Digests:
 
     def __init__(self) -> None:
         self.known: dict[Path, tuple[tuple[int, int, int], str, int]] = {}
+        # Notes' bytes read for a digest this build, until their reader takes them.
+        self.fresh: dict[Path, bytes] = {}
 
     def of(self, path: Path) -> str:
-        """The file's digest (hex). Raises OSError when the file cannot be read."""
-        return self.read(path)[0]
+        """The file's digest (hex). Raises OSError when the file cannot be read. A note's
+        bytes read for it are kept for `read` to hand on, until the build ends."""
+        digest, data = self.read(path)
+        if data is not None and path.suffix == ".md":
+            self.fresh[path] = data
+        return digest
 
     def read(self, path: Path) -> tuple[str, bytes | None]:
-        """The file's digest, and its bytes when they were read for it (None when the
-        digest was known): whoever reads the file next can take them instead."""
+        """The file's digest, and its bytes when they were read for it in this build
+        (None when the digest was known): whoever reads the file next takes them."""
         st = path.stat()
         sig = (st.st_size, st.st_mtime_ns, st.st_ino)
         held = self.known.get(path)
-        if held is not None and held[0] == sig and sig[1] < held[2] - RACY_NS:
-            return held[1], None
+        # Read in this build, or long enough after its last change to trust its time.
+        trusted = path in self.fresh or sig[1] < (held[2] if held else 0) - RACY_NS
+        if held is not None and held[0] == sig and trusted:
+            return held[1], self.fresh.pop(path, None)
         data = path.read_bytes()
         digest = hashlib.sha256(data).hexdigest()
         self.known[path] = (sig, digest, time.time_ns())
