@@ -87,15 +87,11 @@ def code_digest(*parts: str) -> str:
 
 @functools.cache
 def library_versions(*distributions: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    """The installed versions of these libraries (`exporters.versions`) as one string for
+    a cache key, read once per process."""
+    from .exporters import versions
 
-    found = []
-    for name in distributions:
-        try:
-            found.append(f"{name}={version(name)}")
-        except PackageNotFoundError:
-            found.append(f"{name}=missing")
-    return ",".join(found)
+    return json.dumps(versions(*distributions), sort_keys=True)
 
 
 def sources_digest(config: BuildConfig, digests: Digests) -> str:

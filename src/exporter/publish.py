@@ -158,13 +158,25 @@ def nearest_folder(path: Path) -> Path:
 def write_atomic(path: Path, data: bytes) -> None:
     """Write through a temporary file of its own, so a reader never sees half a file and
     two writers never share a temporary name."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = write_beside(path, data, ".tmp")
     try:
-        os.fchmod(fd, 0o644)  # as every output is: mkstemp's 0600 hid sheets from others
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def write_beside(path: Path, data: bytes, suffix: str) -> Path:
+    """`data` in a new temporary file of its own beside `path` (`.name.XXXX<suffix>`),
+    to be renamed into place; nothing is left behind if writing fails."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    try:
+        os.fchmod(fd, 0o644)  # as every output is: mkstemp's 0600 hid sheets from others
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return Path(tmp)

@@ -22,13 +22,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .publish import make_folders, write_atomic
+from .publish import make_folders, write_atomic, write_beside
 
 T = TypeVar("T")
 
@@ -114,16 +113,7 @@ class Area:
     def spooled(self, name: str, data: bytes) -> Path:
         """`data` in a temporary file beside the entry's name."""
         self.store.make_folder(self.folder)
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=self.folder)
-        try:
-            os.fchmod(fd, 0o644)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        return Path(tmp)
+        return write_beside(self.path(name), data, ".part")
 
     def record(self, name: str, data: bytes) -> None:
         """Stage a record: a file that says where things stand (an index), not named by

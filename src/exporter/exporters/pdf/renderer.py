@@ -15,7 +15,6 @@ whose render is, is not written out.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import json
 import re
@@ -24,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from ... import __version__
-from ...cache import PARSE_CODE, code_digest
+from ...cache import PARSE_CODE, code_digest, library_versions
 from ...config import BuildConfig
 from ...model import FACT_SLOT_RE, Deck, Note, fact_slot, render_marks
 from ...store import Store, open_store
 from ...workers import shared
-from .. import marks, versions
+from .. import marks
 from ..marks import pdf_math
 from . import fonts
 from .page import (
@@ -60,11 +59,17 @@ GUESS_CSS = ".toc-title::after { content: none; }\n"
 CODE = (*PARSE_CODE, "exporters/pdf", "exporters/marks", "exporters/__init__.py")
 
 
-@functools.cache
-def libraries() -> str:
-    """The libraries a note's HTML is drawn with, besides the templates."""
-    names = ("weasyprint", "pydyf", "pikepdf", "fonttools", "uharfbuzz", "jinja2", "ziamath")
-    return json.dumps(versions(*names, "pygments"), sort_keys=True)
+# The libraries a sheet is drawn with, besides the templates.
+LIBRARIES = (
+    "weasyprint",
+    "pydyf",
+    "pikepdf",
+    "fonttools",
+    "uharfbuzz",
+    "jinja2",
+    "ziamath",
+    "pygments",
+)
 
 
 class Renderer:
@@ -107,7 +112,7 @@ class Renderer:
         made_with = [
             __version__,
             code_digest("exporters/pdf"),
-            libraries(),
+            library_versions(*LIBRARIES),
             fonts.signature(styles),
             css_text,
             templates_digest(),
@@ -250,7 +255,6 @@ class Renderer:
         made_of = [
             self.key_base,
             code_digest(*CODE),
-            libraries(),
             self_test,
             sorted(config.tags),
             config.source_name,
