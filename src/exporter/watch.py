@@ -57,28 +57,41 @@ def watch(
     changed = threading.Event()
     folders = Folders(config, changed)
     folders.start()
-    # The lock sits beside the notes, where no folder is watched: a checkout or a hand
-    # edit of it is seen by its signature, looked at as often as the folders are.
-    lock = signature(config.lock_path)
     try:
         with store.warm(), workers.warm():
-            run(config, on_result, on_error)
-            lock = signature(config.lock_path)
-            while not stop.is_set():
-                if folders.refresh():
-                    changed.set()  # a folder made again: its notes are new to the watch
-                if signature(config.lock_path) != lock:
-                    changed.set()
-                if not changed.wait(POLL_SECONDS):
-                    continue
-                while changed.is_set():
-                    changed.clear()
-                    if stop.wait(DEBOUNCE_SECONDS):
-                        return
+            while True:
                 run(config, on_result, on_error)
-                lock = signature(config.lock_path)  # as this build left it
+                # The lock sits beside the notes, where no folder is watched: a checkout
+                # or a hand edit of it is seen against the lock as this build left it.
+                lock = signature(config.lock_path)
+                if not next_burst(folders, changed, stop, config.lock_path, lock):
+                    return
     finally:
         folders.stop()
+
+
+def next_burst(
+    folders: Folders,
+    changed: threading.Event,
+    stop: threading.Event,
+    lock_path: Path,
+    lock: tuple[int, int, int] | None,
+) -> bool:
+    """Wait for changes, then for the folders to be quiet for the debounce; False once
+    `stop` is set. The folders and the lock are looked at every `POLL_SECONDS`."""
+    while not stop.is_set():
+        if folders.refresh():
+            changed.set()  # a folder made again: its notes are new to the watch
+        if signature(lock_path) != lock:
+            changed.set()
+        if not changed.wait(POLL_SECONDS):
+            continue
+        while changed.is_set():
+            changed.clear()
+            if stop.wait(DEBOUNCE_SECONDS):
+                return False
+        return True
+    return False
 
 
 def signature(path: Path) -> tuple[int, int, int] | None:
