@@ -8,14 +8,13 @@ move cards between decks or tags without a word: tags or decks that differ only 
 
 from __future__ import annotations
 
-import functools
 import unicodedata
 from pathlib import Path
 
 from .diagnostics import Diagnostic, error, warning
 from .model import Deck, Fact, Note
 from .sources import display_path
-from .store import Store
+from .store import Store, of_note
 
 
 def check(deck: Deck, root: Path, store: Store | None = None) -> list[Diagnostic]:
@@ -25,10 +24,7 @@ def check(deck: Deck, root: Path, store: Store | None = None) -> list[Diagnostic
     shown = {note.path: display_path(root / note.path) for note in deck.notes}
     names: set[str] = set()
     for note in deck.notes:
-        if store is None:
-            names |= names_of(note)
-        else:
-            names |= store.of_note("names", note, functools.partial(names_of, note))
+        names |= of_note(store, "names", note, names_of)
     return [
         *repeats(deck, shown, store),
         *case_twins(deck, shown, names),
@@ -51,11 +47,7 @@ def repeats(deck: Deck, shown: dict[str, str], store: Store | None = None) -> li
     seen_anchor: dict[str, str] = {}
     seen_fact: dict[tuple[str, str], Fact] = {}
     for note in deck.notes:
-        if store is None:
-            keys = fact_keys(note)
-        else:
-            keys = store.of_note("fact keys", note, functools.partial(fact_keys, note))
-        for key, fact in keys:
+        for key, fact in of_note(store, "fact keys", note, fact_keys):
             first = seen_fact.setdefault(key, fact)
             if first is fact and not fact.anchor:
                 continue  # the common case, decided without formatting a place

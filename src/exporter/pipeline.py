@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import difflib
-import functools
+import operator
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,11 +22,11 @@ from . import workers as workers_
 from .config import BuildConfig
 from .diagnostics import Diagnostic, Severity, error, has_errors, sort_unique, warning
 from .identity import Report
-from .model import Deck, Note
+from .model import Deck
 from .reading import Examined, examine, read_lock, select_tags, worker_died
 from .reading import load as load  # where scripts and tests have always found it
 from .sources import display_path
-from .store import Store, cache_root, open_store
+from .store import Store, cache_root, of_note, open_store
 
 Progress = Callable[[str], None]
 
@@ -43,15 +43,12 @@ class BuildResult:
     advice: tuple[str, ...] = ()
 
 
-def card_count(note: Note) -> int:
-    return note.card_count
+CARD_COUNT = operator.attrgetter("card_count")
 
 
 def counts_of(deck: Deck, store: Store | None = None) -> tuple[int, int, int]:
     """Notes, facts and cards; with a `store`, each note's count of cards is kept."""
-    if store is None:
-        return len(deck.notes), len(deck.facts), deck.card_count
-    cards = sum(store.of_note("cards", n, functools.partial(card_count, n)) for n in deck.notes)
+    cards = sum(of_note(store, "cards", n, CARD_COUNT) for n in deck.notes)
     return len(deck.notes), sum(len(n.facts) for n in deck.notes), cards
 
 

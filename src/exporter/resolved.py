@@ -234,7 +234,7 @@ class Snapshot:
             kept = self.kept.get(note.path)
             if kept is not None:
                 pieces.append(kept)
-                changes.extend(self.store.of_note("unchanged", kept.note, unchanged(kept.note)))
+                changes.extend(self.store.of_note("unchanged", kept.note, unchanged))
             else:
                 pieces.append(piece(fresh[note.path], by_path.get(note.path, ())))
                 changes.extend(changes_of.get(note.path, ()))
@@ -267,8 +267,8 @@ def decode_piece(data: bytes) -> dict[str, Any]:
     return {"ids": json.loads(head), "lines": lines}
 
 
-def unchanged(note: Note) -> Callable[[], tuple[Change, ...]]:
-    return lambda: tuple(Change("unchanged", f, None) for f in note.facts)
+def unchanged(note: Note) -> tuple[Change, ...]:
+    return tuple(Change("unchanged", f, None) for f in note.facts)
 
 
 def write_piece(area: Area, piece: Piece, key: str) -> str:

@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 from .publish import make_folders, write_atomic, write_beside
 
 T = TypeVar("T")
+N = TypeVar("N")
 
 # Entries unused for this long are deleted after a successful build.
 KEEP_UNUSED = 14 * 24 * 3600
@@ -217,15 +218,15 @@ class Store:
                 self.memos[key] = found
         return found
 
-    def of_note(self, kind: str, note: Any, make: Callable[[], T]) -> T:
-        """A value made from one resolved note object alone, kept with it: a warm process
-        hands the same object out for an unchanged note, so the value is made once."""
+    def of_note(self, kind: str, note: N, make: Callable[[N], T]) -> T:
+        """`make(note)`, a value made from one note object alone, kept with it: a warm
+        process hands the same object out for an unchanged note, so it is made once."""
         key = (kind, id(note))
         self.memos_used.add(key)
         held = self.memos.get(key)
         if held is not None and held[0] is note:
             return held[1]  # type: ignore[no-any-return,unused-ignore]
-        value = make()
+        value = make(note)
         self.memos[key] = (note, value)  # the note is held, so its id is not reused
         return value
 
@@ -305,6 +306,11 @@ class Digests:
         digest = hashlib.sha256(data).hexdigest()
         self.known[path] = (sig, digest, time.time_ns())
         return digest, data
+
+
+def of_note(store: Store | None, kind: str, note: N, make: Callable[[N], T]) -> T:
+    """`Store.of_note`, or simply `make(note)` without a store."""
+    return make(note) if store is None else store.of_note(kind, note, make)
 
 
 def cache_root(out: Path) -> Path:

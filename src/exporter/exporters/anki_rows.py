@@ -60,7 +60,7 @@ class RowCache:
     def rows(self, note: Note, make: Callable[[Note], NoteRows]) -> NoteRows:
         if not note.digest:
             return make(note)
-        name = f"{self.store.of_note('rows key', note, lambda: key_of(note))}.pickle"
+        name = f"{self.store.of_note('rows key', note, key_of)}.pickle"
         found = self.area.get(name, decode)
         if found is None:
             found = make(note)

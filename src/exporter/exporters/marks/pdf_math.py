@@ -16,7 +16,6 @@ that writes the sheet (never by `check` or a dry run).
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import html
 import json
@@ -188,10 +187,6 @@ def problems(note: Note, cache: Area | None = None) -> Iterator[tuple[str, str]]
             yield source, drawn
 
 
-def problem_list(note: Note, cache: Area) -> list[tuple[str, str]]:
-    return list(problems(note, cache))
-
-
 def diagnostics(deck: Deck, config: BuildConfig) -> list[Diagnostic]:
     """A warning at each formula the sheet prints as its source. The model keeps no
     position for a formula, so its place is found in the note's text: the first place
@@ -201,7 +196,7 @@ def diagnostics(deck: Deck, config: BuildConfig) -> list[Diagnostic]:
     out = []
     for note in deck.notes:
         # Kept with the note in a warm process: finding its formulas reads all its HTML.
-        bad = store.of_note("math problems", note, functools.partial(problem_list, note, cache))
+        bad = store.of_note("math problems", note, lambda n: list(problems(n, cache)))
         if not bad:
             continue
         path = config.notes / note.path

@@ -15,7 +15,6 @@ in 20 ms with a lazy `TTFont`), so coverage is memoised per process and not kept
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
@@ -162,7 +161,7 @@ def missing_by_note(deck: Deck, config: BuildConfig) -> dict[str, tuple[str, ...
     def of(note: Note) -> tuple[str, ...]:
         return missing([config.source_name, *note_texts(note)], covered)
 
-    found = {n.path: store.of_note(kind, n, functools.partial(of, n)) for n in deck.notes}
+    found = {n.path: store.of_note(kind, n, of) for n in deck.notes}
     return {path: chars for path, chars in found.items() if chars}
 
 
