@@ -184,6 +184,21 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Embed:
+    """`![[target#fragment]]`: where a note shows part of another note (`embeds.py`).
+    `fragment` is a heading path (`Heading`, `Heading#Sub`), a block (`^id`) or empty
+    (the whole note). In the model's HTML it stands as an `embed` mark."""
+
+    target: str
+    fragment: str
+    line: int
+    col: int
+
+
+EMBED_KIND = "embed"
+
+
+@dataclass(frozen=True)
 class Note:
     path: str
     title: str
@@ -195,6 +210,10 @@ class Note:
     # What the note was made from (its bytes and where it stands): outputs cached per
     # note are keyed by it with the identities of its facts.
     digest: str = ""
+    # The notes it shows parts of, and its own parts others may show: prose blocks with
+    # an Obsidian block id, as (id, HTML). A fact's `^id` is its `anchor`.
+    embeds: tuple[Embed, ...] = ()
+    blocks: tuple[tuple[str, str], ...] = ()
 
     @property
     def card_count(self) -> int:

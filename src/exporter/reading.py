@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from . import across, cache, exporters, identity, resolved, selection
+from . import across, cache, embeds, exporters, identity, resolved, selection
 from . import workers as workers_
 from .config import BuildConfig
 from .diagnostics import Diagnostic, error, sort_unique
@@ -98,7 +98,8 @@ def load(
                 parsed.put(key, entry, decoded)
                 parsed.clean[source.rel] = key
     deck_notes = tuple(n for n in notes if n is not None)
-    deck = Deck(config.name, deck_notes)
+    deck, embed_diags = embeds.expand(Deck(config.name, deck_notes), root)
+    diagnostics.extend(embed_diags)
     diagnostics.extend(across.check(deck, root, parsed.store))
     return Loaded(deck, diagnostics, left_out)
 
@@ -121,7 +122,11 @@ def known_note(
         return None, None  # reading it again reports why
     rel = path.relative_to(root).as_posix()
     key = parsed.key(rel, digest)
-    note = (snapshot and snapshot.note(rel, key, parsed)) or parsed.get(key)
+    note = parsed.get(key)
+    # A note that embeds others is matched again each build: what it shows may have
+    # changed with the other notes (`embeds.expand`), its bytes not.
+    if note is not None and snapshot is not None and not note.embeds:
+        note = snapshot.note(rel, key, parsed) or note
     if note is not None:
         parsed.clean[rel] = key
     return note, (data, digest) if data is not None else None

@@ -135,7 +135,6 @@ def test_footnotes_print_at_the_notes_end_and_under_a_facts_answer(tmp_path):
         ("[[Money Bills#Joint sitting]]", "Money Bills › Joint sitting"),
         ("[[Polity/Money Bills.md#^block1]]", "Money Bills"),
         ("[[#Local heading]]", "Local heading"),
-        ("![[Parliament Sessions]]", "Parliament Sessions"),
     ],
 )
 def test_wikilinks_are_their_alias_or_the_notes_name(tmp_path, written, shown):
@@ -151,6 +150,25 @@ def test_wikilink_text_is_never_a_marker(tmp_path):
     (fact,) = note.facts
     assert fact.kind is Kind.BASIC and fact.tags == ()
     assert fact.plain_answer == "x {{y}} #z"
+
+
+def test_a_note_embed_is_a_mark_with_its_link_text_and_its_place(tmp_path):
+    """`embeds.expand` fills it across notes (tests/test_embeds.py); the parse alone
+    keeps the target, the fragment, the link text and the line it stands on."""
+    note, diags = parse(
+        tmp_path, "Intro\n\n![[Parliament Sessions#Budget]]\n\nQ :: ![[Other#^b1]]\n"
+    )
+    assert diags == []
+    body = note.sections[0].body
+    assert (
+        '<div><x-mark data-kind="embed" data-label="Budget" data-name="Parliament Sessions">'
+        "Parliament Sessions › Budget</x-mark></div>"
+    ) in body
+    assert note.facts[0].answer.startswith('<x-mark data-kind="embed" data-label="^b1"')
+    assert [(e.target, e.fragment, e.line, e.col) for e in note.embeds] == [
+        ("Parliament Sessions", "Budget", 3, 1),
+        ("Other", "^b1", 5, 6),
+    ]
 
 
 # ---------------------------------------------------------------- embeds and images

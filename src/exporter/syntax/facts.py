@@ -27,6 +27,7 @@ from .tree import (
     markers_in,
     newlines_in,
     own_texts,
+    parent_of,
     remove_markers,
     set_children,
     split_lines,
@@ -40,6 +41,20 @@ from .tree import (
 COLONS_RE = re.compile(r"(?<!:):{2,3}(?!:)")
 TABLE_ROWS = {"table", "thead", "tbody", "tr"}
 TABLE_PARTS = TABLE_ROWS | {"th", "td"}
+
+
+# Where a prose block carries an Obsidian block id, and whether the id stood on a line of
+# its own (then it names the block above it, or the list or quote it continues).
+BLOCK_ATTRIBUTE = "data-block"
+BLOCK_UNDER_ATTRIBUTE = "data-block-under"
+
+
+def on_own_line(holder: etree.Element, marker: etree.Element) -> bool:
+    parent = parent_of(holder, marker)
+    parent = holder if parent is None else parent
+    at = list(parent).index(marker)
+    before = (parent.text if at == 0 else parent[at - 1].tail) or ""
+    return before.endswith("\n") or (at == 0 and parent is holder and not before.strip())
 
 
 class FactTreeprocessor(Treeprocessor):
@@ -243,8 +258,13 @@ class FactTreeprocessor(Treeprocessor):
         is_fact = find_separator(nodes) is not None or bool(clozes)
         self.report_errors(holder, is_fact)
         if not is_fact:
-            # Prose: a tag is text; a `^id` is an Obsidian block id, which Obsidian hides.
+            # Prose: a tag is text; a `^id` is an Obsidian block id, which Obsidian hides
+            # and another note may embed (`note.block_target`).
             unwrap_markers(holder, tags)
+            if anchors:
+                holder.set(BLOCK_ATTRIBUTE, anchors[-1].get("name", ""))
+                if on_own_line(holder, anchors[-1]):
+                    holder.set(BLOCK_UNDER_ATTRIBUTE, "1")
             remove_markers(holder, anchors)
             return None
         line, col = self.locate(holder, None)

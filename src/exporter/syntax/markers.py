@@ -16,7 +16,11 @@ from markdown.inlinepatterns import InlineProcessor
 # (Jinja, Ansible, Vue, Anki's own) written about in a note, never a cloze.
 CLOZE_RE = r"\{\{(?P<cloze>(?!\s)(?:[^{}]|\{(?!\{)|\}(?!\}))*+(?<!\s))\}\}"
 TAG_RE = r"(?<![^\s(])#(?P<tag>[^\W\d_][\w\-/\u0300-\u036f\u0900-\u0dff]*)"
-ANCHOR_RE = r"(?<!\S)\^(?P<anchor>[A-Za-z0-9][A-Za-z0-9-]*)(?![^\s])"
+# An anchor follows a space; or, as Obsidian reads it, ends its block right after an
+# embedded image (`![[map.png]]^id`: the image is an inline placeholder by now).
+ANCHOR_RE = (
+    r"(?:(?<!\S)|(?<=\x03)(?=\^[A-Za-z0-9-]+\s*$))\^(?P<anchor>[A-Za-z0-9][A-Za-z0-9-]*)(?![^\s])"
+)
 # One inline pattern for all three markers: Markdown tries every pattern on every piece
 # of text, so one pass serves all three.
 MARKER_RE = f"{CLOZE_RE}|{TAG_RE}|{ANCHOR_RE}"

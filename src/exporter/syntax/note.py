@@ -12,9 +12,20 @@ import markdown
 from markdown.util import STX
 
 from ..diagnostics import Diagnostic, error, warning
-from ..model import SLOT_NAME, Cloze, Fact, Kind, Note, Section, Segment, content_digest
+from ..model import (
+    SLOT_NAME,
+    Cloze,
+    Embed,
+    Fact,
+    Kind,
+    Note,
+    Section,
+    Segment,
+    content_digest,
+)
 from ..sources import Source, deck_problem
 from .extension import list_indent, markdown_for
+from .facts import BLOCK_ATTRIBUTE, BLOCK_UNDER_ATTRIBUTE
 from .markers import TOKEN_RE, normalise_tag
 from .media import MediaFinder
 from .sanitise import MAX_NESTING, limit_nesting, plain_text, sanitise
@@ -124,6 +135,52 @@ class _Collector:
         return tuple(result), shown
 
 
+def block_target(
+    top: etree.Element, holder: etree.Element, above: etree.Element | None, under: bool
+) -> etree.Element | None:
+    """The block an Obsidian block id names: the paragraph or item it ends; or, standing
+    on its own line, the block above it (a list, table or quote), or the whole quote or
+    list its line continues."""
+    if not under:
+        return holder
+    if "".join(holder.itertext()).strip():
+        return top
+    if holder is top:
+        return above
+    parent = parent_of(top, holder)
+    if parent is None:
+        return None
+    at = list(parent).index(holder)
+    return parent[at - 1] if at else parent
+
+
+def embed_places(state: ParseState) -> tuple[Embed, ...]:
+    """Each embed the parse met, on the line it is written on: the nth embed of the same
+    text on the nth line that holds it outside fenced code."""
+    found: dict[str, list[tuple[int, int]]] = {}
+    out = []
+    for target, fragment, raw in state.embeds:
+        if raw not in found:
+            found[raw] = [
+                (i + 1, col + 1)
+                for i, line in enumerate(state.lines)
+                if i not in state.fenced
+                for col in occurrences(line, raw)
+            ]
+        places = found[raw]
+        line, col = places.pop(0) if places else (1, 1)
+        out.append(Embed(target, fragment, line, col))
+    return tuple(out)
+
+
+def occurrences(line: str, text: str) -> list[int]:
+    out, at = [], line.find(text)
+    while at >= 0:
+        out.append(at)
+        at = line.find(text, at + len(text))
+    return out
+
+
 def deck_for(source: Source, root_name: str) -> str:
     if source.meta.get("deck"):
         return "::".join(p.strip() for p in str(source.meta["deck"]).split("::") if p.strip())
@@ -172,15 +229,31 @@ def parse_note(
     level, heading_html, heading = 0, "", ""
     body: list[etree.Element] = []
 
+    blocks: list[tuple[str, str]] = []
+
     def close() -> None:
         # Under no heading, the note's title is the context: no card is orphaned.
         path = tuple(h for _, h, _ in stack) or (title,)
         tags = tuple(sorted({t for _, _, ts in stack for t in ts}))
         html_parts = []
-        for el in body:
+        named: list[tuple[str, etree.Element]] = []
+        for i, el in enumerate(body):
             for fact_el in [e for e in el.iter() if e.get("data-fact") is not None]:
                 facts.append(make_fact(fact_el, path, tags, len(sections)))
+            for block_el in [e for e in el.iter() if e.get(BLOCK_ATTRIBUTE) is not None]:
+                name = block_el.attrib.pop(BLOCK_ATTRIBUTE)
+                under = block_el.attrib.pop(BLOCK_UNDER_ATTRIBUTE, None)
+                target = block_target(el, block_el, body[i - 1] if i else None, bool(under))
+                if target is not None:
+                    named.append((name, target))
+            if el.tag == "p" and not len(el) and not (el.text or "").strip():
+                continue  # a paragraph that held a block id alone
             html_parts.append(collector.serialise(el))
+        for name, target in named:
+            html = collector.serialise(target)
+            if target.tag == "li":
+                html = f"<ul>{html}</ul>"
+            blocks.append((name, html))
         if body or heading:
             sections.append(
                 Section(
@@ -256,6 +329,8 @@ def parse_note(
         sections=tuple(sections),
         facts=tuple(facts),
         media=tuple(finder.media[k] for k in sorted(finder.media)),
+        embeds=embed_places(state),
+        blocks=tuple(blocks),
         digest=hashlib.sha256(
             "\x1f".join((source.digest, source.rel, root_name, source_root)).encode()
         ).hexdigest()[:32],

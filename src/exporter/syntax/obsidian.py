@@ -11,7 +11,8 @@ Obsidian does, are the small processors below:
 - `CalloutProcessor`: `> [!type]± Title` becomes a titled box; its body is parsed like any
   other, so a fact inside is a card and the title never joins a fact;
 - `WikilinkProcessor`: `[[note|alias]]` is text, `![[image.png|200]]` an image that
-  `media.MediaFinder` finds the way Obsidian finds attachments;
+  `media.MediaFinder` finds the way Obsidian finds attachments, `![[note#heading]]` an
+  embed mark that `embeds.py` fills with the other note's part;
 - `TaskTreeprocessor`: `- [ ]` and `- [x]` become a drawn box (the bundled fonts have no
   ☐), never part of a fact's question;
 - `FootnoteTreeprocessor`: footnotes are never facts, print at the note's end, and a fact
@@ -32,9 +33,10 @@ from markdown.extensions.footnotes import NBSP_PLACEHOLDER
 from markdown.inlinepatterns import InlineProcessor
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
-from markdown.util import AtomicString
+from markdown.util import ETX, STX, AtomicString
 
 from ..diagnostics import warning
+from ..model import EMBED_KIND, MARK_TAG
 from .sound import AUDIO_SUFFIXES
 from .state import STATE_ATTRIBUTE
 from .tree import find_markers, unwrap_markers
@@ -67,6 +69,8 @@ class ObsidianExtension(Extension):
         md.inlinePatterns.register(WikilinkProcessor(WIKILINK_RE, md), "obsidian_links", 176)
         # After `fact_positions` (25) has read each item's first line, before inline (20).
         md.treeprocessors.register(TaskTreeprocessor(md), "obsidian_tasks", 22)
+        # After inline (20) made the marks, before the fact pass (15) reads paragraphs.
+        md.treeprocessors.register(EmbedTreeprocessor(md), "obsidian_embeds", 19)
         # Around the fact pass (15): footnotes out before it, back (and onto facts) after.
         footnotes = FootnoteTreeprocessor(md)
         md.treeprocessors.register(footnotes.Aside(md, footnotes), "obsidian_footnotes_out", 16)
@@ -235,16 +239,25 @@ class CalloutTitleTreeprocessor(Treeprocessor):
 WIKILINK_RE = r"(?P<embed>!?)\[\[(?P<target>[^\[\]|\n]++)(?:\|(?P<label>[^\[\]\n]*+))?\]\]"
 
 
+# A character escaped with a backslash, as Markdown's escape pattern stashes it.
+ESCAPED_RE = re.compile(f"{STX}(\\d+){ETX}")
+
+
 class WikilinkProcessor(InlineProcessor):
     """`[[note]]`, `[[note|alias]]`, `[[note#heading]]`: the alias, else the note's name
     (and ` › heading`), as text: each note is rendered alone, so the sheet cannot link
     across notes. `![[image.png|200]]`: an image, 200 px wide, its name resolved like any
-    image by `media.MediaFinder`. `![[note]]` (embedding a note): the note's name as text."""
+    image by `media.MediaFinder`. `![[note]]`, `![[note#heading]]`, `![[note#^block]]`:
+    an embed mark, the link's text inside it, for `embeds.expand` to fill across notes."""
 
     # InlineProcessor changes Pattern's handleMatch signature; its stub ignores it too.
     def handleMatch(self, m: re.Match[str], data: str):  # type: ignore[override]
-        target = m.group("target").strip()
+        target = ESCAPED_RE.sub(lambda e: chr(int(e.group(1))), self.unescape(m.group("target")))
         label = (m.group("label") or "").strip()
+        if "|" in target:  # `\|`: a table cell's way to write the bar
+            target, _, inner = target.partition("|")
+            label = label or inner.strip()
+        target = target.strip()
         path, _, heading = target.partition("#")
         path = path.strip()
         suffix = PurePosixPath(path).suffix.lower()
@@ -255,10 +268,37 @@ class WikilinkProcessor(InlineProcessor):
         shown = label or link_text(path, heading.strip())
         if not shown:
             return None, None, None
+        if m.group("embed") and (path or heading.strip()):
+            fragment = heading.strip()
+            state = getattr(self.md, STATE_ATTRIBUTE, None)
+            if state is not None:
+                state.embeds.append((path, fragment, m.group(0)))
+            mark = etree.Element(MARK_TAG)
+            mark.set("data-kind", EMBED_KIND)
+            mark.set("data-name", path)
+            mark.set("data-label", fragment)
+            mark.text = AtomicString(link_text(path, fragment))
+            return mark, m.start(0), m.end(0)
         el = etree.Element("span")
         el.set("class", "wikilink")
         el.text = AtomicString(shown)
         return el, m.start(0), m.end(0)
+
+
+class EmbedTreeprocessor(Treeprocessor):
+    """A paragraph that holds an embed alone becomes a `div`: the embed is filled with
+    blocks (headings, lists), which a paragraph cannot hold."""
+
+    def run(self, root: etree.Element) -> None:
+        for p in root.iter("p"):
+            if (
+                len(p) == 1
+                and p[0].tag == MARK_TAG
+                and p[0].get("data-kind") == EMBED_KIND
+                and not (p.text or "").strip()
+                and not (p[0].tail or "").strip()
+            ):
+                p.tag = "div"
 
 
 def image(path: str, label: str) -> etree.Element:

@@ -36,6 +36,9 @@ class ParseState:
     positions: dict[etree.Element, Position] = field(default_factory=dict)
     specs: list[FactSpec] = field(default_factory=list)
     heading_tags: dict[etree.Element, tuple[str, ...]] = field(default_factory=dict)
+    # Each note embed met (`![[Other note#Heading]]`): its target, fragment and raw text,
+    # placed on its line once the parse is done (`note.embed_places`).
+    embeds: list[tuple[str, str, str]] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     root: etree.Element | None = None
 
