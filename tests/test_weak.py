@@ -38,6 +38,33 @@ def test_the_weak_sheet_holds_what_was_forgotten_and_not_what_was_known(tmp_path
     assert snapshot_collection(target) == before
 
 
+@pytest.mark.slow
+def test_weak_facts_print_as_cards_to_cut(tmp_path, monkeypatch):
+    """`weak --format cards`: the facts forgotten most, as the print-and-cut cards."""
+    monkeypatch.chdir(tmp_path)
+    notes = copy_fixture("kinds", tmp_path)
+    target = tmp_path / "collection.anki2"
+    open_collection(target).close()
+    assert run_sync(notes, target).exit_code == 0
+    col = open_collection(target)
+    for _ in range(2):
+        answer(col, '"Front:Capital of France"', ease=1)
+    col.close()
+    result = CliRunner().invoke(
+        main,
+        [
+            *("weak", "--notes", str(notes), "--collection", str(target), "--out", "out"),
+            *("--format", "cards", "--card-size", "a7"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    pages = PdfReader(tmp_path / "out/kinds-weak-cards.pdf").pages
+    assert len(pages) == 2  # the one fact's front, then its back
+    assert "Capital of France" in pages[0].extract_text()
+    assert "Paris" in pages[1].extract_text() and "Paris" not in pages[0].extract_text()
+    assert not (tmp_path / "out/kinds-weak.pdf").exists()
+
+
 def test_nothing_reviewed_writes_no_sheet(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     notes = copy_fixture("kinds", tmp_path)

@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from . import __version__, exporters, identity
-from .config import BuildConfig
+from .config import CARD_SIZES, DUPLEX, BuildConfig
 from .diagnostics import Diagnostic, has_errors
 from .identity import Report
 from .pipeline import BuildResult, build, examine
@@ -78,7 +78,7 @@ def written(outputs: tuple[Path, ...], config: BuildConfig | None) -> str:
     owned = (
         {
             folder: kind
-            for name in config.formats or exporters.NAMES
+            for name in exporters.asked(config)
             for folder, kind in exporters.get(name).folders(config).items()
         }
         if config is not None
@@ -183,7 +183,7 @@ formats_option = click.option(
     "formats",
     type=click.Choice(exporters.NAMES),
     multiple=True,
-    help="Output to write; repeat for several. Default: all.",
+    help="Output to write; repeat for several. Default: apkg and pdf.",
 )
 strict_option = click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 
@@ -232,7 +232,22 @@ def unwritable_outputs() -> Iterator[None]:
     type=click.Choice(["a4", "letter"]),
     default="a4",
     show_default=True,
-    help="Paper size of the sheets.",
+    help="Paper size of the sheets and the printed cards.",
+)
+@click.option(
+    "--card-size",
+    type=click.Choice(CARD_SIZES),
+    default="8-up",
+    show_default=True,
+    help="Printed cards (--format cards): eight to a sheet with cut marks, or one to a "
+    "page of 3x5 in or A7 index cards.",
+)
+@click.option(
+    "--duplex",
+    type=click.Choice(DUPLEX),
+    default="long-edge",
+    show_default=True,
+    help="Printed cards: the edge your printer turns the paper on for the backs.",
 )
 def build_command(
     notes: Path = Path("notes"),
@@ -244,6 +259,8 @@ def build_command(
     dry_run: bool = False,
     forget_removed: bool = False,
     paper: str = "a4",
+    card_size: str = "8-up",
+    duplex: str = "long-edge",
 ) -> None:
     """Build the deck and the sheet."""
     config = BuildConfig(
@@ -256,6 +273,8 @@ def build_command(
         dry_run=dry_run,
         forget_removed=forget_removed,
         paper=paper,
+        card_size=card_size,
+        duplex=duplex,
     )
     with progress_line() as progress, unwritable_outputs():
         result = build(config, progress, on_wait=lambda m: click.echo(m, err=True))
@@ -429,17 +448,36 @@ def sync_command(
     type=click.IntRange(min=1),
     help="How many facts (1 or more).",
 )
+@click.option(
+    "--format",
+    "form",
+    type=click.Choice(["pdf", "cards"]),
+    default="pdf",
+    show_default=True,
+    help="A sheet, or cards to print and cut (with --paper, --card-size, --duplex).",
+)
+@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True)
+@click.option("--card-size", type=click.Choice(CARD_SIZES), default="8-up", show_default=True)
+@click.option("--duplex", type=click.Choice(DUPLEX), default="long-edge", show_default=True)
 def weak_command(
-    notes: Path, out: Path, collection_path: Path | None, profile: str | None, count: int
+    notes: Path,
+    out: Path,
+    collection_path: Path | None,
+    profile: str | None,
+    count: int,
+    form: str,
+    paper: str,
+    card_size: str,
+    duplex: str,
 ) -> None:
-    """Print the facts you forget most, from your Anki reviews, as a sheet."""
+    """Print the facts you forget most, from your Anki reviews, as a sheet or as cards."""
     from .sync.collection import CollectionBusy, CollectionUnreadable
     from .sync.weak import weak_sheet
 
     target = collection_file(collection_path, profile, "weak")
-    config = BuildConfig(notes=notes, out=out)
+    config = BuildConfig(notes=notes, out=out, paper=paper, card_size=card_size, duplex=duplex)
     try:
-        path, found = weak_sheet(config, target, count, out)
+        path, found = weak_sheet(config, target, count, out, form)
     except (CollectionBusy, CollectionUnreadable) as exc:
         raise click.ClickException(f"cannot read {display_path(target)}: {exc}") from exc
     if not found:

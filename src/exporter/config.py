@@ -17,11 +17,16 @@ def default_styles() -> Path:
     return clone if (clone / "sheet.css").is_file() else here / "styles"
 
 
+# The printed cards' sizes and the printer's turning edges (`exporters/cards/layout.py`).
+CARD_SIZES = ("8-up", "3x5", "a7")
+DUPLEX = ("long-edge", "short-edge")
+
+
 @dataclass(frozen=True)
 class BuildConfig:
     notes: Path = Path("notes")
     out: Path = Path("dist")
-    # The formats asked for; none named means every registered one (`exporters.chosen`).
+    # The formats asked for; none named means the default ones (`exporters.asked`).
     formats: tuple[str, ...] = ()
     strict: bool = False
     tags: tuple[str, ...] = ()
@@ -29,6 +34,10 @@ class BuildConfig:
     dry_run: bool = False
     forget_removed: bool = False
     paper: str = "a4"
+    # The printed cards (`--format cards`): eight to a sheet or index-card stock, and
+    # which edge the printer turns the paper on for the backs.
+    card_size: str = "8-up"
+    duplex: str = "long-edge"
     workers: int | None = None
     styles: Path = field(default_factory=default_styles)
     # The part of `notes` this build reads ("upsc/gs2/"), when it was asked for a folder
@@ -92,6 +101,10 @@ class BuildConfig:
             words.append("--self-test")
         if self.paper != "a4":
             words.append(f"--paper {self.paper}")
+        if self.card_size != "8-up":
+            words.append(f"--card-size {self.card_size}")
+        if self.duplex != "long-edge":
+            words.append(f"--duplex {self.duplex}")
         return " ".join(words)
 
     @property

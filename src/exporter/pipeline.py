@@ -161,7 +161,7 @@ def _build(config: BuildConfig, progress: Progress | None, now: Callable[[], int
 
 def planned(config: BuildConfig, store: Store) -> Plan:
     chosen = tuple(exporters.chosen(config))
-    names = config.formats or exporters.NAMES
+    names = exporters.asked(config)
     content = cache.sources_digest(config, store.digests)
     formats = {
         f"{name}:{k}": v

@@ -85,8 +85,11 @@ class Exporter(Protocol):
 REGISTRY = {
     "apkg": "exporter.exporters.anki",
     "pdf": "exporter.exporters.pdf",
+    "cards": "exporter.exporters.cards",
 }
 NAMES = tuple(REGISTRY)
+# What a build writes when no `--format` is named: the printed cards are asked for.
+DEFAULT = ("apkg", "pdf")
 
 
 def get(name: str) -> Exporter:
@@ -94,8 +97,13 @@ def get(name: str) -> Exporter:
 
 
 def chosen(config: BuildConfig) -> list[Exporter]:
-    """The exporters a build writes: those asked for, else every registered one."""
-    return [get(name) for name in config.formats or NAMES]
+    """The exporters a build writes: those asked for, else the default ones."""
+    return [get(name) for name in asked(config)]
+
+
+def asked(config: BuildConfig) -> tuple[str, ...]:
+    """The names of the formats a build writes."""
+    return config.formats or DEFAULT
 
 
 def versions(*distributions: str) -> dict[str, str]:

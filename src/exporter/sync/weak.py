@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import BuildConfig
+from ..model import Deck
 from . import collection, resolved, subset
 
 RECENT_DAYS = 30
@@ -69,9 +70,12 @@ def retrievability(col: Any, cid: int, data: str, ivl: int, now: float) -> float
     return (1 + 19 / 81 * days / stability) ** -0.5
 
 
-def weak_sheet(config: BuildConfig, target: Path, count: int, out: Path) -> tuple[Path, int]:
-    """Write `out/<name>-weak.pdf` with the `count` weakest facts; how many it holds."""
-    from ..exporters.pdf import weak_sheet as render
+def weak_sheet(
+    config: BuildConfig, target: Path, count: int, out: Path, form: str = "pdf"
+) -> tuple[Path, int]:
+    """Write `out/<name>-weak.pdf` with the `count` weakest facts (or, with `form`
+    "cards", `<name>-weak-cards.pdf`, those facts' cards to print and cut); how many
+    facts it holds."""
     from ..publish import write_atomic
 
     deck, _ = resolved(config, lambda: int(time.time()))
@@ -84,8 +88,24 @@ def weak_sheet(config: BuildConfig, target: Path, count: int, out: Path) -> tupl
         g: f"forgotten {found[g].forgotten}×" if found[g].forgotten else "due to be forgotten"
         for g in chosen
     }
-    path = out / f"{config.name}-weak.pdf"
+    suffix = "-weak-cards.pdf" if form == "cards" else "-weak.pdf"
+    path = out / f"{config.name}{suffix}"
     if weak.facts:
         out.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, render(dataclasses.replace(config, out=out), weak, remarks))
+        config = dataclasses.replace(config, out=out)
+        write_atomic(path, render(config, weak, remarks, form))
     return path, len(weak.facts)
+
+
+def render(config: BuildConfig, weak: Deck, remarks: dict[str, str], form: str) -> bytes:
+    if form != "cards":
+        from ..exporters.pdf import weak_sheet as sheet
+
+        return sheet(config, weak, remarks)
+    from ..exporters.cards import cards_pdf
+    from ..store import open_store
+
+    store = open_store(config.out)
+    pdf = cards_pdf(weak, config, store)
+    store.commit()
+    return pdf

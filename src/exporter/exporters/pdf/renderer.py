@@ -139,6 +139,16 @@ class Renderer:
     def key(self, html: str, css_extra: str = "") -> str:
         return hashlib.sha256(f"{self.key_base}|{css_extra}|{html}".encode()).hexdigest()
 
+    def localised(self, fragment: str) -> str:
+        """HTML from the model as the sheet draws it: each image from its file, each
+        mark (a formula, a sound) by the sheet's renderers. For other printed outputs
+        (the cards), so they draw what the sheet draws."""
+        fragment = IMG_SRC_RE.sub(
+            lambda m: m.group(1) + self.media.get(m.group(2), "") + m.group(3), fragment
+        )
+        math = self.store.area(pdf_math.AREA)
+        return render_marks(fragment, marks.renderer("pdf", cache=math, media=self.media))
+
     # ---------------------------------------------------------------- note parts
 
     def note_html(self, note: Note, self_test: bool) -> str:
