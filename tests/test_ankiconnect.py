@@ -53,7 +53,11 @@ class FakeAnki:
         return out
 
     def cardsInfo(self, cards: list[int]) -> list[dict]:
-        return [{"cardId": c, "ord": self.col.get_card(c).ord} for c in cards]
+        out = []
+        for c in cards:
+            card = self.col.get_card(c)
+            out.append({"cardId": c, "ord": card.ord, "deckName": self.col.decks.name(card.did)})
+        return out
 
     def importPackage(self, path: str) -> bool:
         from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest
@@ -167,6 +171,22 @@ def test_sync_through_anki_connect_adds_updates_deletes_and_keeps_edits(
 
     third = sync_through(url, notes)
     assert third.exit_code == 0 and "nothing to do" in third.output
+
+
+def test_an_edit_made_in_a_running_anki_comes_back_through_pull(synced_once):
+    url, fake, notes = synced_once
+    (nid,) = fake.findNotes('"Front:Capital of France"')
+    fake.updateNote({"id": nid, "fields": {"Back": "Paris, on the <i>Seine</i>"}})
+    pulled = CliRunner().invoke(main, ["pull", "--notes", str(notes), "--anki-connect", url])
+    assert pulled.exit_code == 0, pulled.output
+    assert "Paris → Paris, on the *Seine*" in pulled.output
+    applied = CliRunner().invoke(main, ["pull", "--notes", str(notes), "--apply"])
+    assert applied.exit_code == 0, applied.output
+    assert "- Capital of France :: Paris, on the *Seine* #geo" in (notes / "general.md").read_text()
+    again = sync_through(url, notes)
+    assert again.exit_code == 0 and "0 to add, 0 to update, 0 to delete" in again.output
+    assert fake.col.get_note(nid)["Back"] == "Paris, on the <i>Seine</i>"
+    assert "nothing to do" in sync_through(url, notes).output
 
 
 def test_no_anki_running_is_a_clear_error(tmp_path, monkeypatch):

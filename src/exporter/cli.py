@@ -355,7 +355,7 @@ def collection_file(path: Path | None, profile: str | None, command: str) -> Pat
     except ImportError:
         raise click.ClickException(
             f"{command} needs the anki library: pip install -e '.[anki]'"
-            + (" (or use --anki-connect)" if command == "sync" else "")
+            + (" (or use --anki-connect)" if command in ("sync", "pull") else "")
         ) from None
     from .sync.profiles import ProfileError, find_collection
 
@@ -429,6 +429,93 @@ def sync_command(
         click.echo(printable(line))
     if not result.ok:
         sys.exit(1)
+
+
+@main.command("pull")
+@notes_option
+@out_option
+@click.option(
+    "--collection",
+    "collection_path",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="An Anki collection file (collection.anki2); it is only read.",
+)
+@click.option("--profile", help="An Anki profile's name: its collection in Anki's data folder.")
+@click.option(
+    "--anki-connect",
+    "anki_connect",
+    is_flag=False,
+    flag_value="http://127.0.0.1:8765",
+    default=None,
+    help="Read a running Anki through AnkiConnect (default http://127.0.0.1:8765).",
+)
+@click.option(
+    "--apply",
+    "apply_patch",
+    is_flag=True,
+    help="Write the last pull's patch into the notes (only files unchanged since).",
+)
+def pull_command(
+    notes: Path,
+    out: Path,
+    collection_path: Path | None,
+    profile: str | None,
+    anki_connect: str | None,
+    apply_patch: bool,
+) -> None:
+    """Bring edits made in Anki back to the notes: a patch to read, then --apply."""
+    import time
+
+    from .sync.pull import PATCH_NAME
+
+    config = BuildConfig(notes=notes, out=out)
+    patch_file = out / PATCH_NAME
+    if apply_patch:
+        from .sync.patch import apply
+
+        with unwritable_outputs():
+            done, lines = apply(config, patch_file, lambda: int(time.time()))
+        for line in lines:
+            click.echo(printable(line))
+        if not done:
+            sys.exit(1)
+        return
+    from .publish import write_atomic
+    from .sync import Refused
+    from .sync.collection import CollectionBusy, LocalCollection
+    from .sync.journal import Journal
+    from .sync.pull import Readable, pull
+
+    target: Readable
+    if anki_connect:
+        from .sync.ankiconnect import AnkiConnect
+
+        target = AnkiConnect(anki_connect, cache_root(config.out) / "anki-connect.json")
+    else:
+        path = collection_file(collection_path, profile, "pull")
+        journal = Journal(config.lock_path.with_name(config.lock_path.name + ".sync-journal"), out)
+        target = LocalCollection(path, journal, read_only=True)
+    try:
+        result = pull(config, target, lambda: int(time.time()))
+    except (CollectionBusy, Refused) as exc:
+        raise click.ClickException(f"cannot read {target.label}: {exc}") from exc
+    if result.refused:
+        raise click.ClickException(f"nothing was pulled: {result.refused}")
+    for line in result.lines:
+        click.echo(printable(line))
+    with unwritable_outputs():
+        if result.patch:
+            out.mkdir(parents=True, exist_ok=True)
+            write_atomic(patch_file, result.patch.encode("utf-8"))
+        elif patch_file.exists():
+            patch_file.unlink()  # an old patch must not be applied over newer notes
+    if result.patch:
+        click.echo(
+            f"wrote {display_path(patch_file)}: {plural(result.facts, 'fact')} from Anki; "
+            "read it, then apply it with `python build.py pull --apply`"
+        )
+    else:
+        click.echo("no patch written: nothing comes back to the notes")
 
 
 @main.command("weak")

@@ -36,9 +36,12 @@ from ..pipeline import build, examine
 from ..sources import display_path
 from ..store import Store
 from .collection import CollectionBusy, CollectionUnreadable
-from .plan import Edit, InCollection, Plan, Refused, Synced, Update, plan
+from .plan import Edit, Held, InCollection, Plan, Refused, Synced, Update, plan
 
 GUARD_COUNT = 10
+# The fields a build makes from where a fact stands, not from what it says: its place
+# (line numbers move with edits above) and its headings.
+DERIVED = ("Context", "Source")
 GUARD_SHARE = 0.1
 
 
@@ -86,6 +89,10 @@ class Target(Protocol):
         """What the person still has to do by hand: the empty cards it cannot delete."""
         ...
 
+    def contents(self, guids: list[str]) -> dict[str, Held]:
+        """Our notes' fields, tags and deck as they are now, by GUID."""
+        ...
+
 
 @dataclass(frozen=True)
 class SyncOptions:
@@ -126,6 +133,10 @@ def sync(
     except (CollectionBusy, Refused) as exc:
         return failed(target, exc)
     todo = plan(deck.facts, written, removed, held, synced, options.overwrite)
+    try:
+        settled = agreeing(deck, written, held, synced, target)
+    except (CollectionBusy, Refused) as exc:
+        return failed(target, exc)
     leftover: tuple[tuple[int, int], ...] = ()
     if not target.deletes_cards:
         leftover, todo = todo.empty_cards, dataclasses.replace(todo, empty_cards=())
@@ -152,10 +163,14 @@ def sync(
     if options.dry_run:
         lines.append("dry run: nothing was changed")
         return SyncResult(True, tuple(lines), built.diagnostics, todo)
-    if todo.is_empty:
+    if todo.is_empty and not settled:
         lines.append("nothing to do")
     else:
-        wrote = {f.guid for f in (*todo.add, *todo.update)}
+        if todo.is_empty:
+            lines.append("nothing to do but note that Anki and the notes agree again")
+        # A note that holds what the notes say (an edit pulled back) is recorded as it
+        # is, as if this sync had written it: it is edited in Anki no more.
+        wrote = {f.guid for f in (*todo.add, *todo.update)} | settled
         try:
             with tempfile.TemporaryDirectory() as tmp:
                 edit = edit_for(config, deck, todo, held, synced, Path(tmp))
@@ -169,6 +184,47 @@ def sync(
         # The collection now holds none of the removed facts: stop reminding.
         build(dataclasses.replace(deck_config, forget_removed=True), now=now)
     return SyncResult(True, tuple(lines), built.diagnostics, todo, changed=not todo.is_empty)
+
+
+def agreeing(
+    deck: Deck,
+    written: dict[str, int],
+    held: dict[str, InCollection],
+    synced: dict[str, Synced],
+    target: Target,
+) -> set[str]:
+    """The notes edited in Anki whose facts were not edited in the notes, and that hold
+    what the notes now say, as `pull` compares fields: an edit `pull --apply` brought
+    back into the notes. Their content is read only when there are some."""
+    from ..exporters.anki import NOTE_TYPES, fields_for
+    from .markdown_back import normal
+    from .plan import edited_in_anki
+
+    facts = [
+        f
+        for f in deck.facts
+        if f.guid in held
+        and f.guid in synced
+        and written[f.guid] == synced[f.guid].written
+        and edited_in_anki(held[f.guid], synced[f.guid])
+    ]
+    if not facts:
+        return set()
+    now = target.contents([f.guid for f in facts])
+    notes = {n.path: n for n in deck.notes}
+    settled = set()
+    for fact in facts:
+        anki = now.get(fact.guid)
+        if anki is None or sorted(anki.tags) != sorted(fact.tags):
+            continue
+        names = NOTE_TYPES[fact.kind][1]
+        ours = dict(zip(names, fields_for(fact, notes[fact.path]), strict=True))
+        own = [n for n in names if n not in DERIVED]
+        if set(anki.fields) == set(names) and all(
+            normal(ours[n]) == normal(anki.fields[n]) for n in own
+        ):
+            settled.add(fact.guid)
+    return settled
 
 
 def kind_changes(

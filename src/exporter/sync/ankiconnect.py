@@ -27,6 +27,7 @@ from ..publish import write_atomic
 from .collection import CollectionBusy
 from .plan import (
     Edit,
+    Held,
     InCollection,
     NoteTypeProblem,
     Refused,
@@ -135,6 +136,33 @@ class AnkiConnect:
                 copies=copies,
             )
         return held
+
+    def contents(self, guids: Iterable[str]) -> dict[str, Held]:
+        """Our notes' fields, tags and deck now, by GUID (the note the last sync wrote,
+        or the oldest, as `our_notes` chooses)."""
+        wanted = set(guids)
+        synced = self.synced_state()
+        infos = self.invoke("notesInfo", notes=self.invoke("findNotes", query=OUR_NOTES))
+        found: dict[str, list[dict]] = {}
+        for info in infos:
+            m = GUID_MARK.search(info["fields"].get("Source", {}).get("value", ""))
+            if m and m.group(1) in wanted:
+                found.setdefault(m.group(1), []).append(info)
+        firsts = {}
+        for guid, notes in found.items():
+            recorded = synced[guid].note_id if guid in synced else 0
+            notes.sort(key=lambda i: (i["noteId"] != recorded, i["noteId"]))
+            firsts[guid] = notes[0]
+        cards = [i["cards"][0] for i in firsts.values() if i.get("cards")]
+        decks = {c["cardId"]: c.get("deckName", "") for c in self.invoke("cardsInfo", cards=cards)}
+        return {
+            guid: Held(
+                {k: f["value"] for k, f in info["fields"].items()},
+                tuple(info.get("tags", [])),
+                decks.get(info["cards"][0], "") if info.get("cards") else "",
+            )
+            for guid, info in firsts.items()
+        }
 
     def synced_state(self) -> dict[str, Synced]:
         try:

@@ -18,6 +18,7 @@ from typing import Any
 from .journal import Journal, copy_collection
 from .plan import (
     Edit,
+    Held,
     InCollection,
     NoteTypeProblem,
     Refused,
@@ -291,6 +292,24 @@ class LocalCollection:
             check_note_types(col)
             foreign = foreign_guids(col, owner)
             return our_notes(col, guids, foreign), synced_state(col, owner)
+
+    def contents(self, guids: Iterable[str]) -> dict[str, Held]:
+        """Our notes' fields, tags and deck now, by GUID (for `pull` and the settled
+        notes of a sync)."""
+        wanted = set(guids)
+        out: dict[str, Held] = {}
+        names: dict[int, list[str]] = {}
+        with self._reading() as col:
+            for note_id, guid, flds, tags, mid in col.db.all(
+                "select id, guid, flds, tags, mid from notes"
+            ):
+                if guid not in wanted:
+                    continue
+                did = col.db.scalar("select did from cards where nid = ? order by ord", note_id)
+                deck = col.decks.name(did) if did else ""
+                fields = dict(zip(field_names(col, mid, names), flds.split("\x1f"), strict=False))
+                out[guid] = Held(fields, tuple(tags.split()), deck)
+        return out
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[Any]:

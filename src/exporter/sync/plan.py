@@ -34,6 +34,16 @@ class InCollection:
 
 
 @dataclass(frozen=True)
+class Held:
+    """One of our notes' content as the target holds it now: fields by name, tags and
+    the deck of its first card (read only for the notes edited there)."""
+
+    fields: Mapping[str, str]
+    tags: tuple[str, ...]
+    deck: str
+
+
+@dataclass(frozen=True)
 class Synced:
     """A note as the last sync left it: its time in the collection, the time the deck
     gave the fact it came from, and the digest of the fields and tags it wrote (empty in
