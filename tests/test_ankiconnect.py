@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from exporter.cli import main
 
-from .conftest import copy_fixture
+from .conftest import copy_fixture, import_apkg
 
 
 class FakeAnki:
@@ -187,6 +187,30 @@ def test_an_edit_made_in_a_running_anki_comes_back_through_pull(synced_once):
     assert again.exit_code == 0 and "0 to add, 0 to update, 0 to delete" in again.output
     assert fake.col.get_note(nid)["Back"] == "Paris, on the <i>Seine</i>"
     assert "nothing to do" in sync_through(url, notes).output
+
+
+def test_notes_deleted_through_anki_connect_are_backed_up_first(synced_once, tmp_path):
+    url, fake, notes = synced_once
+    (nid,) = fake.findNotes('"Front:Capital of France"')
+    before = fake.col.get_note(nid)
+    guid, fields, tags = before.guid, list(before.fields), list(before.tags)
+    general = notes / "general.md"
+    general.write_text(general.read_text().replace("- Capital of France :: Paris #geo\n", ""))
+    deleted = sync_through(url, notes)
+    assert deleted.exit_code == 0, deleted.output
+    assert "1 to delete" in deleted.output and "File › Import" in deleted.output
+    assert not fake.findNotes('"Front:Capital of France"')
+    (backup,) = (tmp_path / "dist" / ".backup").glob("*-deleted.apkg")
+    from anki.collection import Collection
+
+    col = Collection(str(tmp_path / "restored.anki2"))
+    try:
+        import_apkg(col, backup)
+        (back,) = col.find_notes('"Front:Capital of France"')
+        note = col.get_note(back)
+        assert (note.guid, list(note.fields), sorted(note.tags)) == (guid, fields, sorted(tags))
+    finally:
+        col.close()
 
 
 def test_no_anki_running_is_a_clear_error(tmp_path, monkeypatch):

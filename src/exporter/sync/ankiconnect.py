@@ -50,6 +50,8 @@ class AnkiConnectError(Refused):
 class AnkiConnect:
     url: str
     state_file: Path
+    # Where the notes a sync deletes are kept first (default: the output's `.backup/`).
+    backups: Path | None = None
 
     @property
     def label(self) -> str:
@@ -218,15 +220,60 @@ class AnkiConnect:
                 self.invoke("updateNote", note=note)
                 if u.move is not False:
                     self.invoke("changeDeck", cards=info.get("cards", []), deck=u.deck)
+        lines = []
         if edit.delete:
+            saved = self.backup(list(edit.delete))
             self.invoke("deleteNotes", notes=list(edit.delete))
+            from ..sources import display_path
+
+            lines.append(
+                f"the {len(edit.delete)} deleted notes as they were: {display_path(saved)} "
+                "(File › Import in Anki brings them back)"
+            )
         state = state_after(self.our_notes(guids, synced), synced, written, wrote, edit.decks)
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
         data = {
             g: [s.mod, s.written, s.digest, s.note_id, s.deck] for g, s in sorted(state.items())
         }
         write_atomic(self.state_file, json.dumps(data, indent=1).encode())
-        return []
+        return lines
+
+    def backup(self, note_ids: list[int]) -> Path:
+        """The notes about to be deleted, as a package Anki imports back: their fields,
+        tags, deck and GUID as Anki holds them now, in our note types. A live sync has no
+        collection file to copy, so this is its backup."""
+        import time
+
+        import genanki
+
+        from ..config import default_styles
+        from ..exporters.anki import card_css, note_types
+
+        models = {m.name: m for m in note_types(card_css(default_styles())).values()}
+        infos = self.invoke("notesInfo", notes=note_ids)
+        firsts = [i["cards"][0] for i in infos if i.get("cards")]
+        decks = {c["cardId"]: c.get("deckName", "") for c in self.invoke("cardsInfo", cards=firsts)}
+        package: dict[str, genanki.Deck] = {}
+        for info in infos:
+            model = models.get(info.get("modelName", ""))
+            mark = GUID_MARK.search(info["fields"].get("Source", {}).get("value", ""))
+            if model is None or mark is None:
+                continue
+            values = [info["fields"].get(f["name"], {}).get("value", "") for f in model.fields]
+            name = decks.get(info["cards"][0], "") if info.get("cards") else ""
+            deck = package.setdefault(
+                name, genanki.Deck(deck_id(name or "Default"), name or "Default")
+            )
+            deck.add_note(
+                genanki.Note(
+                    model=model, fields=values, guid=mark.group(1), tags=info.get("tags", [])
+                )
+            )
+        folder = self.backups or self.state_file.parent.parent / ".backup"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-deleted.apkg"
+        genanki.Package(list(package.values())).write_to_file(str(path))
+        return path
 
     def recover(self) -> list[str]:
         """Changes through AnkiConnect are made live, one call at a time: there is no
@@ -242,3 +289,10 @@ class AnkiConnect:
             f"{len(leftover)} cards of removed cloze deletions are empty: "
             "Tools › Empty Cards in Anki deletes them (AnkiConnect cannot)"
         ]
+
+
+def deck_id(name: str) -> int:
+    """A deck's id in a backup package, the same for the same name."""
+    from ..exporters.anki import stable_int
+
+    return stable_int(f"deck:{name}", 40)
