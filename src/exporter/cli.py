@@ -11,6 +11,7 @@ import sys
 import unicodedata
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -21,6 +22,9 @@ from .identity import Report
 from .pipeline import BuildResult, build, examine
 from .sources import display_path
 from .store import cache_root
+
+if TYPE_CHECKING:
+    from .sync import Target
 
 
 def print_diagnostics(diagnostics: tuple[Diagnostic, ...] | list[Diagnostic]) -> None:
@@ -334,14 +338,60 @@ def pending_lines(pending, config: BuildConfig, listed: bool) -> list[str]:
 @out_option
 @formats_option
 @strict_option
-def watch_command(notes: Path, out: Path, formats: tuple[str, ...], strict: bool) -> None:
+@click.option(
+    "--sync",
+    "and_sync",
+    is_flag=True,
+    help="Also sync Anki after each save that builds (with --collection, --profile or "
+    "--anki-connect).",
+)
+@click.option(
+    "--collection",
+    "collection_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="With --sync: an Anki collection file; Anki must be closed.",
+)
+@click.option("--profile", help="With --sync: an Anki profile's name.")
+@click.option(
+    "--anki-connect",
+    "anki_connect",
+    is_flag=False,
+    flag_value="http://127.0.0.1:8765",
+    default=None,
+    help="With --sync: a running Anki through AnkiConnect (default http://127.0.0.1:8765).",
+)
+def watch_command(
+    notes: Path,
+    out: Path,
+    formats: tuple[str, ...],
+    strict: bool,
+    and_sync: bool = False,
+    collection_path: Path | None = None,
+    profile: str | None = None,
+    anki_connect: str | None = None,
+) -> None:
     """Rebuild whenever a note or style is saved; Ctrl-C stops."""
     from .watch import watch
 
     config = BuildConfig(notes=notes, out=out, formats=formats, strict=strict)
+    named = collection_path or profile or anki_connect
+    if bool(named) != and_sync:
+        raise click.UsageError(
+            "--sync needs --collection, --profile or --anki-connect"
+            if and_sync
+            else "add --sync to sync on each save (--collection, --profile and "
+            "--anki-connect name where)"
+        )
+    after = None
+    if and_sync:
+        from .sync.live import Following
+
+        target = sync_target(config, collection_path, profile, anki_connect)
+        ask = (lambda q: click.confirm(q, default=False)) if sys.stdin.isatty() else None
+        after = Following(config, target, lambda line: click.echo(printable(line)), ask)
     click.echo(f"watching {display_path(notes)} (Ctrl-C to stop)")
     try:
-        watch(config, lambda result: print_result(result, config))
+        watch(config, lambda result: print_result(result, config), after=after)
     except KeyboardInterrupt:
         click.echo("stopped")
 
@@ -363,6 +413,35 @@ def collection_file(path: Path | None, profile: str | None, command: str) -> Pat
         return path or find_collection(profile)
     except ProfileError as exc:
         raise click.UsageError(str(exc)) from exc
+
+
+def sync_target(
+    config: BuildConfig,
+    collection_path: Path | None,
+    profile: str | None,
+    anki_connect: str | None,
+    dry_run: bool = False,
+    create: bool = False,
+) -> Target:
+    """Where `sync` (and `watch --sync`) writes: a running Anki, else a collection file."""
+    from .sync.collection import LocalCollection
+    from .sync.journal import Journal
+
+    if anki_connect:
+        from .sync.ankiconnect import AnkiConnect
+
+        return AnkiConnect(anki_connect, cache_root(config.out) / "anki-connect.json")
+    path = collection_file(collection_path, profile, "sync")
+    if not path.exists() and not (create and not dry_run):
+        raise click.UsageError(
+            f"{display_path(path)} does not exist — check the path, or add --create "
+            "to make a new collection there" + (" (a dry run never makes one)" if create else "")
+        )
+    journal = Journal(
+        config.lock_path.with_name(config.lock_path.name + ".sync-journal"),
+        config.out / ".backup",
+    )
+    return LocalCollection(path, journal, read_only=dry_run)
 
 
 @main.command("sync")
@@ -399,28 +478,10 @@ def sync_command(
     create: bool,
 ) -> None:
     """Make an Anki collection match the notes: add, update, delete; reviews stay."""
-    from .sync import SyncOptions, Target, sync
-    from .sync.collection import LocalCollection
-    from .sync.journal import Journal
+    from .sync import SyncOptions, sync
 
     config = BuildConfig(notes=notes, strict=strict)
-    if anki_connect:
-        from .sync.ankiconnect import AnkiConnect
-
-        target: Target = AnkiConnect(anki_connect, cache_root(config.out) / "anki-connect.json")
-    else:
-        path = collection_file(collection_path, profile, "sync")
-        if not path.exists() and not (create and not dry_run):
-            raise click.UsageError(
-                f"{display_path(path)} does not exist — check the path, or add --create "
-                "to make a new collection there"
-                + (" (a dry run never makes one)" if create else "")
-            )
-        journal = Journal(
-            config.lock_path.with_name(config.lock_path.name + ".sync-journal"),
-            config.out / ".backup",
-        )
-        target = LocalCollection(path, journal, read_only=dry_run)
+    target = sync_target(config, collection_path, profile, anki_connect, dry_run, create)
     options = SyncOptions(target, dry_run=dry_run, overwrite=overwrite, yes=yes)
     with unwritable_outputs():
         result = sync(config, options)
