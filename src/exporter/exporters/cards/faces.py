@@ -50,7 +50,8 @@ def answer(text: str) -> str:
 
 def cloze_side(text: tuple[Segment, ...], number: int, filled: bool) -> str:
     """The cloze's text with deletion `number` blanked (a visible gap, with its hint) or
-    filled and marked; the other deletions read as plain text, as Anki shows them."""
+    filled and marked (the sheet's `cloze` class); the other deletions read as plain
+    text, as Anki shows them."""
     out = []
     for seg in text:
         if isinstance(seg, str):
@@ -58,15 +59,17 @@ def cloze_side(text: tuple[Segment, ...], number: int, filled: bool) -> str:
         elif seg.number != number:
             out.append(seg.html)
         elif filled:
-            out.append(f'<span class="filled">{seg.html}</span>')
+            out.append(f'<span class="cloze">{seg.html}</span>')
         else:
             out.append(blank(seg))
     return f'<div class="card-q">{"".join(out)}</div>'
 
 
 def blank(cloze: Cloze) -> str:
-    inside = f"[{html.escape(cloze.hint)}]" if cloze.hint else "[…]"
-    return f'<span class="blank">{inside}</span>'
+    """A gap to fill, and its hint: written as the sheet writes them, so a deletion
+    inside a formula is drawn as a box there too (`marks/pdf_math.tex`)."""
+    hint = f'<span class="hint">({html.escape(cloze.hint)})</span>' if cloze.hint else ""
+    return f'<span class="blank"></span>{hint}'
 
 
 def cloze_back(fact: Fact, number: int) -> str:
