@@ -245,3 +245,17 @@ def test_a_tag_subset_prints_its_cards_only(tmp_path):
         f for f in deck.facts if tag in f.tags or any(t.startswith(tag + "::") for t in f.tags)
     ]
     assert len(cards) == sum(f.card_count for f in wanted) > 0
+
+
+def test_math_and_code_are_drawn_by_the_sheets_renderers(tmp_path):
+    """A deletion inside a formula is a box, as on the sheet; no markup is printed."""
+    shutil.copytree(FIXTURES / "math", tmp_path / "notes")
+    done = run(tmp_path, "build", "--format", "cards")
+    assert done.returncode == 0, done.stderr
+    cards = check_pairs(tmp_path / "dist/notes-cards.pdf", layout("a4", "8-up"), "long-edge")
+    text = " ".join(front + " " + back for front, back in cards)
+    assert "span" not in text and "class" not in text and "$" not in text
+    fonts = subprocess.run(
+        ["pdffonts", str(tmp_path / "dist/notes-cards.pdf")], capture_output=True, text=True
+    ).stdout
+    assert "Fira" in fonts
