@@ -258,4 +258,4 @@ def test_math_and_code_are_drawn_by_the_sheets_renderers(tmp_path):
     fonts = subprocess.run(
         ["pdffonts", str(tmp_path / "dist/notes-cards.pdf")], capture_output=True, text=True
     ).stdout
-    assert "Fira" in fonts
+    assert "Sheet-Sans" in fonts  # the bundled fonts, embedded and subset
