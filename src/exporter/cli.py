@@ -396,6 +396,27 @@ def watch_command(
         click.echo("stopped")
 
 
+@main.command("serve")
+@notes_option
+@out_option
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="The address to listen on; only this computer by default.",
+)
+def serve_command(notes: Path, out: Path, port: int, host: str) -> None:
+    """Preview every card as Anki shows it, live in the browser; writes nothing."""
+    from .serve import serve
+
+    config = BuildConfig(notes=notes, out=out)
+    click.echo(f"reading {display_path(notes)} …")
+    with contextlib.suppress(KeyboardInterrupt):
+        serve(config, host, port, lambda url: click.echo(f"serving {url} (Ctrl-C to stop)"))
+    click.echo("stopped")
+
+
 def collection_file(path: Path | None, profile: str | None, command: str) -> Path:
     """The collection a command opens with the anki library: the file given, else the
     profile's in Anki's data folder; a clear error when the library or the file is not
