@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -78,6 +80,17 @@ def parse_clean(folder: Path, text: str, rel: str = "topic/note.md"):
     note, diags = parse_text(folder, text, rel)
     assert not diags, [d.format() for d in diags]
     return note
+
+
+def build_py(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python build.py …` as a user runs it, from `cwd`."""
+    return subprocess.run(
+        [sys.executable, str(REPO / "build.py"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def pdf_text(path: Path) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,17 +17,8 @@ from exporter.embeds import Library
 from exporter.model import Note
 from exporter.reading import load
 
-from .conftest import FIXTURES, REPO, import_apkg, parse_clean, pdf_text
-
-
-def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(REPO / "build.py"), *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+from .conftest import FIXTURES, import_apkg, parse_clean, pdf_text
+from .conftest import build_py as run
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,20 +16,11 @@ from exporter.sync.markdown_back import cloze_markdown, numbered_ones, to_markdo
 from exporter.sync.pull import lines_of
 from exporter.sync.rewrite import NewText, Unmappable, rewrite
 
-from .conftest import FIXTURES, REPO, parse_clean
+from .conftest import FIXTURES, parse_clean
+from .conftest import build_py as run
 from .test_sync import answer, open_collection, snapshot_collection
 
 pytest.importorskip("anki")
-
-
-def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(REPO / "build.py"), *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def edit_in_anki(target: Path, search: str, field: str, value: str) -> int:

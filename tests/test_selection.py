@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,21 +17,12 @@ from exporter.pipeline import build
 from exporter.reading import load
 from exporter.watch import relevant
 
-from .conftest import FIXTURES, REPO, import_apkg, write_note
+from .conftest import FIXTURES, import_apkg, write_note
+from .conftest import build_py as run
 
 
 def copy(tmp_path: Path) -> Path:
     return shutil.copytree(FIXTURES / "vault-rules", tmp_path / "notes")
-
-
-def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(REPO / "build.py"), *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def test_check_says_how_many_notes_were_left_out(tmp_path):

@@ -170,7 +170,7 @@ notes_option = click.option(
     type=click.Path(path_type=Path, file_okay=False),
     default=Path("notes"),
     show_default=True,
-    help="Folder of Markdown notes (only ever read).",
+    help="Folder of Markdown notes (read; only `pull --apply` writes in it).",
 )
 
 
@@ -190,6 +190,42 @@ formats_option = click.option(
     help="Output to write; repeat for several. Default: apkg and pdf.",
 )
 strict_option = click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+ANKI_CONNECT = "http://127.0.0.1:8765"
+
+
+def anki_options(
+    lead: str, file_note: str, must_exist: bool = False
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """`--collection`, `--profile` and `--anki-connect`: where a command finds Anki."""
+
+    def said(text: str) -> str:
+        return (lead + text)[:1].upper() + (lead + text)[1:]
+
+    def apply(command: Callable[..., None]) -> Callable[..., None]:
+        for option in (
+            click.option(
+                "--anki-connect",
+                "anki_connect",
+                is_flag=False,
+                flag_value=ANKI_CONNECT,
+                default=None,
+                help=said(f"a running Anki, through AnkiConnect (default {ANKI_CONNECT})."),
+            ),
+            click.option(
+                "--profile",
+                help=said("an Anki profile's name: its collection in Anki's data folder."),
+            ),
+            click.option(
+                "--collection",
+                "collection_path",
+                type=click.Path(path_type=Path, dir_okay=False, exists=must_exist),
+                help=said(f"an Anki collection file (collection.anki2); {file_note}."),
+            ),
+        ):
+            command = option(command)
+        return command
+
+    return apply
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -345,21 +381,7 @@ def pending_lines(pending, config: BuildConfig, listed: bool) -> list[str]:
     help="Also sync Anki after each save that builds (with --collection, --profile or "
     "--anki-connect).",
 )
-@click.option(
-    "--collection",
-    "collection_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="With --sync: an Anki collection file; Anki must be closed.",
-)
-@click.option("--profile", help="With --sync: an Anki profile's name.")
-@click.option(
-    "--anki-connect",
-    "anki_connect",
-    is_flag=False,
-    flag_value="http://127.0.0.1:8765",
-    default=None,
-    help="With --sync: a running Anki through AnkiConnect (default http://127.0.0.1:8765).",
-)
+@anki_options("With --sync: ", "Anki must be closed")
 def watch_command(
     notes: Path,
     out: Path,
@@ -468,21 +490,7 @@ def sync_target(
 @main.command("sync")
 @notes_option
 @strict_option
-@click.option(
-    "--collection",
-    "collection_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="An Anki collection file (collection.anki2); Anki must be closed.",
-)
-@click.option("--profile", help="An Anki profile's name: its collection in Anki's data folder.")
-@click.option(
-    "--anki-connect",
-    "anki_connect",
-    is_flag=False,
-    flag_value="http://127.0.0.1:8765",
-    default=None,
-    help="Sync through a running Anki with AnkiConnect (default http://127.0.0.1:8765).",
-)
+@anki_options("", "Anki must be closed")
 @click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
 @click.option("--overwrite", is_flag=True, help="Replace notes edited in Anki since the last sync.")
 @click.option("--yes", is_flag=True, help="Delete even when many notes would go.")
@@ -516,21 +524,7 @@ def sync_command(
 @main.command("pull")
 @notes_option
 @out_option
-@click.option(
-    "--collection",
-    "collection_path",
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
-    help="An Anki collection file (collection.anki2); it is only read.",
-)
-@click.option("--profile", help="An Anki profile's name: its collection in Anki's data folder.")
-@click.option(
-    "--anki-connect",
-    "anki_connect",
-    is_flag=False,
-    flag_value="http://127.0.0.1:8765",
-    default=None,
-    help="Read a running Anki through AnkiConnect (default http://127.0.0.1:8765).",
-)
+@anki_options("", "it is only read", must_exist=True)
 @click.option(
     "--apply",
     "apply_patch",

@@ -10,7 +10,6 @@ import math
 import re
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,20 +21,11 @@ from exporter.exporters.pdf.render import Engine
 from exporter.pipeline import build
 from exporter.reading import load
 
-from ..conftest import FIXTURES, REPO, write_note
+from ..conftest import FIXTURES, write_note
+from ..conftest import build_py as run
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler")
 SOURCE_RE = re.compile(r"notes/\S+?\.md:\d+(?: · card \d+)?")
-
-
-def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(REPO / "build.py"), *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,9 @@ from ...diagnostics import Diagnostic
 from ...identity import Report
 from ...model import Deck, context_text
 from ...store import Store
-from .. import Output, missing_styles, versions
+from .. import Output
 from ..marks import pdf_math
-from ..pdf import fonts, glyphs, renderer
+from ..pdf import printed_check, printed_fingerprint, renderer
 from ..pdf.render import Part
 from ..pdf.renderer import Progress, Renderer
 from .faces import Face, faces
@@ -68,23 +68,14 @@ class CardsExporter:
         return [renderer.AREA, pdf_math.AREA]
 
     def fingerprint(self, config: BuildConfig) -> dict[str, str]:
-        try:
-            bundled = fonts.signature(config.styles)
-        except OSError:
-            bundled = "missing"
         return {
-            "paper": config.paper,
             "card-size": config.card_size,
             "duplex": config.duplex,
-            "fonts": bundled,
-            **versions("weasyprint", "pikepdf", "jinja2", "pydyf", "fonttools"),
+            **printed_fingerprint(config),
         }
 
     def check(self, deck: Deck, config: BuildConfig) -> list[Diagnostic]:
-        styles = missing_styles(config, "palette.css", "sheet.css", "cards.css")
-        if styles:
-            return styles
-        return glyphs.missing_glyph_diagnostics(deck, config) + pdf_math.diagnostics(deck, config)
+        return printed_check(deck, config, "palette.css", "sheet.css", "cards.css")
 
     def export(
         self,

@@ -40,6 +40,29 @@ def weak_sheet(config: BuildConfig, deck: Deck, remarks: dict[str, str]) -> byte
     return pdf
 
 
+def printed_fingerprint(config: BuildConfig) -> dict[str, str]:
+    """What every printed output (the sheet, the cards) is made with besides the notes:
+    the paper, the bundled fonts and the libraries that draw and assemble it."""
+    try:
+        bundled = fonts.signature(config.styles)
+    except OSError:  # a missing font: `check` reports the styles folder
+        bundled = "missing"
+    return {
+        "paper": config.paper,
+        "fonts": bundled,
+        **versions("weasyprint", "pikepdf", "jinja2", "pydyf", "fonttools"),
+    }
+
+
+def printed_check(deck: Deck, config: BuildConfig, *styles: str) -> list[Diagnostic]:
+    """What a printed output would meet: a style file missing, a character no bundled
+    font has, a formula that cannot be drawn."""
+    missing = missing_styles(config, *styles)
+    if missing:
+        return missing
+    return glyphs.missing_glyph_diagnostics(deck, config) + pdf_math.diagnostics(deck, config)
+
+
 class PdfExporter:
     def signatures(self, config: BuildConfig) -> dict[str, str]:
         return {}
@@ -63,22 +86,10 @@ class PdfExporter:
         return [renderer.AREA, pdf_math.AREA]
 
     def fingerprint(self, config: BuildConfig) -> dict[str, str]:
-        try:
-            bundled = fonts.signature(config.styles)
-        except OSError:  # a missing font: `check` reports the styles folder
-            bundled = "missing"
-        return {
-            "paper": config.paper,
-            "self-test": str(config.self_test),
-            "fonts": bundled,
-            **versions("weasyprint", "pikepdf", "jinja2", "pydyf", "fonttools"),
-        }
+        return {"self-test": str(config.self_test), **printed_fingerprint(config)}
 
     def check(self, deck: Deck, config: BuildConfig) -> list[Diagnostic]:
-        styles = missing_styles(config, "palette.css", "sheet.css")
-        if styles:
-            return styles
-        return glyphs.missing_glyph_diagnostics(deck, config) + pdf_math.diagnostics(deck, config)
+        return printed_check(deck, config, "palette.css", "sheet.css")
 
     def export(
         self,
