@@ -137,6 +137,10 @@ def test_a_browser_sees_every_card_live(served, tmp_path):
         assert len(cards) == 12  # six cards, front and back
         assert "[...]" in driver.page_source  # the cloze's blank, as Anki writes it
 
+        size = "return getComputedStyle(document.querySelector('.pv-side .card')).fontSize"
+        assert driver.execute_script(size) == "20px"
+        driver.find_element(By.ID, "pv-phone").click()
+        assert driver.execute_script(size) == "18px"  # the card CSS's phone rules
         driver.find_element(By.ID, "pv-night").click()
         assert "nightMode" in cards[0].get_attribute("class")
         assert "night_mode" in cards[0].get_attribute("class")

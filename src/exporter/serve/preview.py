@@ -73,7 +73,7 @@ class Preview:
 
         self.config = config
         self.models = note_types(card_css(config.styles))
-        self.css = self.models[Kind.BASIC].css
+        self.css = as_in_a_frame(self.models[Kind.BASIC].css)
         self.guard = threading.Lock()
         self.version = 0
         self.notes: dict[str, NoteView] = {}
@@ -156,6 +156,15 @@ class Preview:
             shown.append(CardView(name, local(front), local(back)))
         where = display_path(self.config.notes / fact.path)
         return FactView(f"{where}:{fact.line}", fact.line, fact.plain_question, tuple(shown))
+
+
+def as_in_a_frame(css: str) -> str:
+    """The note type's CSS as the page serves it: a card on a phone is a card in a narrow
+    frame, so what the CSS asks of the screen's width (`@media (max-width)`, `vw`) it
+    asks here of the card's frame (`@container`, `cqw`), and "Phone width" shows the
+    card as a phone lays it out."""
+    css = re.sub(r"@media\s*\((max|min)-width", r"@container (\1-width", css)
+    return re.sub(r"(\d+(?:\.\d+)?)vw\b", r"\1cqw", css)
 
 
 def note_key(note: Note) -> str:
