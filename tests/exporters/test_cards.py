@@ -138,8 +138,10 @@ def test_no_syntax_is_printed_and_a_cloze_shows_a_blank_then_its_filling(everyda
     assert re.sub("<[^>]+>", "", deleted.html) in back
 
 
-def test_short_edge_printers_get_the_backs_turned_top_to_bottom(tmp_path):
-    shutil.copytree(FIXTURES / "everyday", tmp_path / "notes")
+def test_short_edge_printers_get_the_backs_turned_top_to_bottom(everyday, tmp_path):
+    # The long-edge build's folder, its cache with it: the cards' renders do not depend on
+    # the paper or the printer's edge, so only their placing is new.
+    shutil.copytree(everyday, tmp_path, dirs_exist_ok=True)
     done = run(
         tmp_path, "build", "--format", "cards", "--duplex", "short-edge", "--paper", "letter"
     )
@@ -148,15 +150,23 @@ def test_short_edge_printers_get_the_backs_turned_top_to_bottom(tmp_path):
     assert len(cards) == 59
 
 
+INDEX_NOTE = """# Index cards
+
+- Capital of India :: New Delhi
+- KABIL ::: Khanij Bidesh India Ltd
+- The {{Eleventh}} Schedule lists {{c2::29}} subjects.
+"""
+
+
 @pytest.mark.parametrize("size", sorted(INDEX_CARDS))
 def test_index_cards_are_one_card_a_page(tmp_path, size):
-    shutil.copytree(FIXTURES / "cards", tmp_path / "notes")
+    write_note(tmp_path / "notes", "index.md", INDEX_NOTE)
     done = run(tmp_path, "build", "--format", "cards", "--card-size", size)
     assert done.returncode == 0, done.stderr
     shape = layout("a4", size)
     cards = check_pairs(tmp_path / "dist/notes-cards.pdf", shape, "long-edge")
     deck = load(BuildConfig(notes=tmp_path / "notes")).deck
-    assert len(cards) == deck.card_count
+    assert len(cards) == deck.card_count == 5
     info = subprocess.run(
         ["pdfinfo", str(tmp_path / "dist/notes-cards.pdf")], capture_output=True, text=True
     ).stdout
