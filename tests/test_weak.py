@@ -61,6 +61,7 @@ def test_weak_facts_print_as_cards_to_cut(tmp_path, monkeypatch):
     pages = PdfReader(tmp_path / "out/kinds-weak-cards.pdf").pages
     assert len(pages) == 2  # the one fact's front, then its back
     assert "Capital of France" in pages[0].extract_text()
+    assert "forgotten 2×" in pages[0].extract_text()
     assert "Paris" in pages[1].extract_text() and "Paris" not in pages[0].extract_text()
     assert not (tmp_path / "out/kinds-weak.pdf").exists()
 

@@ -106,6 +106,6 @@ def render(config: BuildConfig, weak: Deck, remarks: dict[str, str], form: str) 
     from ..store import open_store
 
     store = open_store(config.out)
-    pdf = cards_pdf(weak, config, store)
+    pdf = cards_pdf(weak, config, store, remarks=remarks)
     store.commit()
     return pdf

@@ -45,6 +45,7 @@ class Side:
     context: str
     source: str
     tags: tuple[str, ...]
+    remark: str = ""  # the weak cards' "forgotten 3×"
     level: int = 0
     too_long: bool = False
     page: int = 0
@@ -91,13 +92,18 @@ class CardsExporter:
 
 
 def cards_pdf(
-    deck: Deck, config: BuildConfig, store: Store | None = None, progress: Progress | None = None
+    deck: Deck,
+    config: BuildConfig,
+    store: Store | None = None,
+    progress: Progress | None = None,
+    remarks: dict[str, str] | None = None,
 ) -> bytes:
-    """The printable cards of `deck` (a `--tag` subset, or the weak facts, alike)."""
+    """The printable cards of `deck` (a `--tag` subset, or the weak facts, alike), with
+    a remark by a fact's GUID in the small print (`weak`: how often it was forgotten)."""
     sheet = Renderer(config, deck, store=store)
     shape = layout(config.paper, config.card_size)
     with sheet.session():
-        drawn = Drawing(sheet, deck, config, shape)
+        drawn = Drawing(sheet, deck, config, shape, remarks or {})
         parts = drawn.parts(progress)
     placed = [
         Placed(i, part.anchors[f"{face.id}-front"], part.anchors[f"{face.id}-back"])
@@ -111,14 +117,21 @@ def cards_pdf(
 class Drawing:
     """The notes' card renders, each side fitted to its card."""
 
-    def __init__(self, sheet: Renderer, deck: Deck, config: BuildConfig, shape: Layout) -> None:
+    def __init__(
+        self,
+        sheet: Renderer,
+        deck: Deck,
+        config: BuildConfig,
+        shape: Layout,
+        remarks: dict[str, str],
+    ) -> None:
         self.sheet = sheet
         self.deck = deck
         self.config = config
         self.env = jinja(sheet)
         self.faces = [[face for fact in note.facts for face in faces(fact)] for note in deck.notes]
         self.sides = [
-            [side for face in note_faces for side in sides_of(face, config)]
+            [side for face in note_faces for side in sides_of(face, config, remarks)]
             for note_faces in self.faces
         ]
         width, height = shape.card
@@ -180,14 +193,15 @@ class Drawing:
             side.sheet = f"sheets/{Path(note.path).with_suffix('.pdf').as_posix()}"
 
 
-def sides_of(face: Face, config: BuildConfig) -> list[Side]:
+def sides_of(face: Face, config: BuildConfig, remarks: dict[str, str]) -> list[Side]:
     fact = face.fact
     number = f" · card {face.number}" if fact.card_count > 1 else ""
     source = f"{config.source_name}/{fact.path}:{fact.line}{number}"
     context = context_text(fact.context)
+    remark = remarks.get(fact.guid, "")
     return [
-        Side(f"{face.id}-front", "front", face.front, context, source, fact.tags),
-        Side(f"{face.id}-back", "back", face.back, context, source, ()),
+        Side(f"{face.id}-front", "front", face.front, context, source, fact.tags, remark),
+        Side(f"{face.id}-back", "back", face.back, context, source, (), remark),
     ]
 
 
