@@ -201,3 +201,19 @@ def test_anki_templates_and_clozes_render_as_anki_does():
     )
     assert "\\class{cloze}{[...]}" in cloze(text, 1, False)
     assert "\\class{cloze}{2}" in cloze(text, 1, True)
+
+
+def test_a_port_in_use_is_one_line_and_exit_1(tmp_path):
+    write_note(tmp_path / "notes", "a.md", "# A\n\n- Q :: A\n")
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, str(REPO / "build.py"), "serve", "--port", str(port)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "--port" in done.stderr and "Traceback" not in done.stderr

@@ -430,12 +430,15 @@ def watch_command(
 )
 def serve_command(notes: Path, out: Path, port: int, host: str) -> None:
     """Preview every card as Anki shows it, live in the browser; writes nothing."""
-    from .serve import serve
+    from .serve import Unavailable, serve
 
     config = BuildConfig(notes=notes, out=out)
     click.echo(f"reading {display_path(notes)} …")
-    with contextlib.suppress(KeyboardInterrupt):
-        serve(config, host, port, lambda url: click.echo(f"serving {url} (Ctrl-C to stop)"))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            serve(config, host, port, lambda url: click.echo(f"serving {url} (Ctrl-C to stop)"))
+    except Unavailable as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo("stopped")
 
 

@@ -12,6 +12,7 @@ and the output folder.
 from __future__ import annotations
 
 import dataclasses
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -25,8 +26,10 @@ def serve(
     port: int = 8000,
     ready: Callable[[str], None] | None = None,
 ) -> None:
-    """Serve until interrupted (Ctrl-C)."""
+    """Serve until interrupted (Ctrl-C). `Unavailable` when the address is taken."""
     import uvicorn
+
+    listening(host, port)
 
     from ..watch import watch
     from .app import application
@@ -57,3 +60,20 @@ def serve(
     finally:
         stop.set()
         builder.join(timeout=10)
+
+
+class Unavailable(Exception):
+    """The address cannot be listened on; the message says why and what to do."""
+
+
+def listening(host: str, port: int) -> None:
+    """Check the address is free before the notes are read, so a port in use is one
+    clear line, not the server's traceback."""
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        raise Unavailable(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc} — pass --port with "
+            "another number, or stop what is using it"
+        ) from exc
