@@ -3,6 +3,8 @@ the facts you forget holds the first and not the second; the collection is only 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
@@ -13,18 +15,25 @@ from .conftest import copy_fixture
 from .test_sync import answer, open_collection, run_sync, snapshot_collection
 
 
-@pytest.mark.slow
-def test_the_weak_sheet_holds_what_was_forgotten_and_not_what_was_known(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+def reviewed(tmp_path: Path, forgotten: int) -> tuple[Path, Path]:
+    """The kinds notes synced into a new collection, "Capital of France" answered
+    "again" `forgotten` times and "Lithium is used in" "good" once: (notes, collection)."""
     notes = copy_fixture("kinds", tmp_path)
     target = tmp_path / "collection.anki2"
     open_collection(target).close()
     assert run_sync(notes, target).exit_code == 0
     col = open_collection(target)
-    for _ in range(3):
+    for _ in range(forgotten):
         answer(col, '"Front:Capital of France"', ease=1)
     answer(col, '"Front:Lithium is used in"', ease=3)
     col.close()
+    return notes, target
+
+
+@pytest.mark.slow
+def test_the_weak_sheet_holds_what_was_forgotten_and_not_what_was_known(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    notes, target = reviewed(tmp_path, 3)
     before = snapshot_collection(target)
 
     result = CliRunner().invoke(
@@ -42,14 +51,7 @@ def test_the_weak_sheet_holds_what_was_forgotten_and_not_what_was_known(tmp_path
 def test_weak_facts_print_as_cards_to_cut(tmp_path, monkeypatch):
     """`weak --format cards`: the facts forgotten most, as the print-and-cut cards."""
     monkeypatch.chdir(tmp_path)
-    notes = copy_fixture("kinds", tmp_path)
-    target = tmp_path / "collection.anki2"
-    open_collection(target).close()
-    assert run_sync(notes, target).exit_code == 0
-    col = open_collection(target)
-    for _ in range(2):
-        answer(col, '"Front:Capital of France"', ease=1)
-    col.close()
+    notes, target = reviewed(tmp_path, 2)
     result = CliRunner().invoke(
         main,
         [
