@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import shutil
 import signal
 import socket
@@ -49,6 +50,13 @@ def served(tmp_path_factory) -> Iterator[tuple[str, Path]]:
     shutil.copytree(FIXTURES / "everyday", work / "notes")
     shutil.copytree(FIXTURES / "math" / "physics", work / "notes" / "physics")
     write_note(work / "notes", "hostile.md", HOSTILE)
+    shutil.copy(FIXTURES / "every-construct/vault/attachments/diagram.png", work / "notes")
+    shutil.copy(FIXTURES / "sound/spanish/audio/hola.wav", work / "notes")
+    write_note(
+        work / "notes",
+        "picture.md",
+        "# Picture\n\n- The diagram :: ![[diagram.png]]\n- Hello :: ![[hola.wav]]\n",
+    )
     (work / "dist").mkdir()
     (work / "dist" / "notes.txt").write_text("an output\n")
     os.symlink("/etc/passwd", work / "dist" / "linked")
@@ -86,6 +94,12 @@ def status(url: str) -> int:
 
 def test_nothing_outside_the_pages_media_and_outputs_is_served(served):
     url, _ = served
+    with urllib.request.urlopen(url + "note/picture.md", timeout=10) as response:
+        page = response.read().decode()
+    (image,) = re.findall(r'<img[^>]*src="/media/([^"]+)"', page)
+    assert status(url + f"media/{image}") == 200  # the notes' own media, by name
+    sounds = re.findall(r'<audio controls preload="none" src="/media/([^"]+)">', page)
+    assert sounds and all(status(url + f"media/{name}") == 200 for name in sounds)
     assert status(url + "outputs/notes.txt") == 200
     assert status(url + "static/serve.js") == 200
     for path in (
