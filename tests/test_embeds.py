@@ -17,7 +17,7 @@ from exporter.embeds import Library
 from exporter.model import Note
 from exporter.reading import load
 
-from .conftest import FIXTURES, import_apkg, parse_clean, pdf_text
+from .conftest import FIXTURES, import_apkg, parse_clean, pdf_text, write_note
 from .conftest import build_py as run
 
 
@@ -169,3 +169,17 @@ def test_a_name_finds_the_nearest_note_and_a_path_finds_its_own():
     assert library.find("c/Other.md", notes[0]).path == "b/c/Other.md"
     assert library.find("topic", notes[0]).path == "a/Topic.md"  # as Obsidian: any case
     assert library.find("Missing", notes[0]) is None
+
+
+def test_embeds_of_embeds_that_would_multiply_stop_with_a_warning(tmp_path):
+    """Six embeds of a note that embeds six more, nine deep, would print ten million
+    copies: the build stops showing them at a bound and says so, once a note."""
+    for i in range(9):
+        embeds = "".join(f"![[n{i + 1}]]\n\n" for _ in range(6))
+        write_note(tmp_path / "notes", f"n{i}.md", f"# N{i}\n\nText {i}.\n\n{embeds}")
+    write_note(tmp_path / "notes", "n9.md", "# N9\n\n- Q :: A\n")
+    done = run(tmp_path, "check")  # a subprocess with a timeout: it must end
+    assert done.returncode == 0, done.stderr
+    assert "notes/n0.md:5:1: warning: its embeds, and theirs, would print more" in done.stderr
+    assert done.stderr.count("notes/n0.md:") == 1  # once a note
+    assert "Traceback" not in done.stderr

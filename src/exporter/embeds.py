@@ -39,6 +39,9 @@ from .sources import display_path
 
 # Embeds inside embeds are followed this deep; Obsidian stops too.
 MAX_DEPTH = 8
+# And no more than this much shown in one note (some 30,000 words): six embeds of a note
+# that embeds six more, nine deep, would print ten million copies.
+MAX_SHOWN = 200_000
 # A target with a suffix other than `.md` that names no note (`File.base`, `a.canvas`)
 # is another kind of file, shown by its name without a warning.
 OTHER_FILE_RE = re.compile(r"\.(?!md$)(?=[a-z0-9]*[a-z])[a-z0-9]{1,6}")
@@ -105,9 +108,13 @@ class Filler:
     library: Library
     root: Path
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # The note being filled, and what it has shown so far in characters (`MAX_SHOWN`).
+    top: Note | None = None
+    shown: int = 0
 
     def note(self, note: Note) -> Note:
         """`note` with its embeds filled, its digest and media made to cover them."""
+        self.top, self.shown = note, 0
         reached: dict[str, Note] = {}
         stack = ((note.path, ""),)
         sections = tuple(
@@ -202,8 +209,8 @@ class Filler:
                 )
             return None
         here = (other.path, part)
-        if here in stack or len(stack) > MAX_DEPTH:
-            circle = stack[stack.index(here) :] if here in stack else stack
+        if here in stack:
+            circle = stack[stack.index(here) :]
             chain = " → ".join(PurePosixPath(p).stem for p in (host.path, *(p for p, _ in circle)))
             self.warn(
                 host,
@@ -212,6 +219,30 @@ class Filler:
                 f"embeds go round in a circle: {chain}",
                 "embed a part of a note that does not embed this one",
             )
+            return None
+        if len(stack) > MAX_DEPTH:
+            self.warn(
+                host,
+                target,
+                part,
+                f"embeds within embeds go more than {MAX_DEPTH} deep here; the deeper "
+                "ones show as their names",
+                "embed the note you want directly",
+            )
+            return None
+        if self.shown > MAX_SHOWN:
+            top = self.top or host
+            if self.shown != MAX_SHOWN + 1:  # once a note, at its first embed
+                first = top.embeds[0] if top.embeds else Embed(target, part, 1, 1)
+                self.warn(
+                    top,
+                    first.target,
+                    first.fragment,
+                    f"its embeds, and theirs, would print more than {MAX_SHOWN:,} "
+                    "characters; the rest show as their names",
+                    "embed fewer notes within the embedded ones",
+                )
+                self.shown = MAX_SHOWN + 1
             return None
         body = self.content(other, part)
         if body is None:
@@ -225,6 +256,7 @@ class Filler:
             )
             return None
         reached[other.path] = other
+        self.shown += len(body)
         body = FACT_SLOT_RE.sub(lambda m: fact_html(other, int(m.group(1))), body)
         body = self.fill(body, other, (*stack, here), reached)
         if part.startswith("^"):
