@@ -79,22 +79,46 @@ def source_of(text: str) -> str:
     return found[0]
 
 
+def placed(pdf: Path) -> list[list[tuple[float, float, float, float]]]:
+    """Each page's card boxes as the PDF itself draws them, in slot order: where each
+    card's form is put (`cm … Do`) and how big it is (its BBox), in points from the top
+    left. Read from the file, not from the layout that wrote it."""
+    import pikepdf
+
+    out = []
+    with pikepdf.open(pdf) as doc:
+        for page in doc.pages:
+            height = float(page.mediabox[3])
+            forms = page.Resources.get("/XObject", {})
+            boxes, at = [], (0.0, 0.0)
+            for operands, op in pikepdf.parse_content_stream(page):
+                if str(op) == "cm":
+                    at = (float(operands[4]), float(operands[5]))
+                elif str(op) == "Do" and str(operands[0]).startswith("/Card"):
+                    _, _, w, h = (float(v) for v in forms[operands[0]].BBox)
+                    boxes.append((at[0], height - at[1] - h, at[0] + w, height - at[1]))
+            out.append(boxes)
+    return out
+
+
 def check_pairs(pdf: Path, shape: Layout, duplex: str) -> list[tuple[str, str]]:
-    """Every front's card and back's card, by slot: the same card, and the back's box
-    behind the front's box within 1 mm once the sheet is turned. Returns (front, back)
-    texts of every card."""
+    """Every front's card and back's card, by slot: the same card, every word inside the
+    box the PDF draws it in, and the back's box behind the front's box within 1 mm once
+    the sheet is turned. Returns (front, back) texts of every card."""
     pages = words(pdf)
+    boxes = placed(pdf)
     assert len(pages) % 2 == 0
     cards = []
+    width, height = shape.paper
     for k in range(0, len(pages), 2):
         fronts = cards_by_cell(pages[k], shape, False, duplex)
         backs = cards_by_cell(pages[k + 1], shape, True, duplex)
-        assert fronts.keys() == backs.keys()
+        assert fronts.keys() == backs.keys() == set(range(len(boxes[k])))
         for slot, front in fronts.items():
             assert source_of(front) == source_of(backs[slot])
-            x0, y0, x1, y1 = shape.cell(slot, False, duplex)
-            bx0, by0, bx1, by1 = shape.cell(slot, True, duplex)
-            width, height = shape.paper
+            x0, y0, x1, y1 = boxes[k][slot]
+            bx0, by0, bx1, by1 = boxes[k + 1][slot]
+            assert (x0, y0, x1, y1) == pytest.approx(shape.cell(slot, False, duplex), abs=0.01)
             if duplex == "long-edge":  # turned about the vertical axis
                 turned = (width - bx1, by0, width - bx0, by1)
             else:  # about the horizontal axis
