@@ -184,6 +184,12 @@ def fields_for(fact: Fact, note: Note) -> list[str]:
     return [render_marks(front, render), render_marks(fact.answer, render), shown, meta]
 
 
+def named_fields(fact: Fact, note: Note) -> dict[str, str]:
+    """`fields_for` by the names of the fact's note type's fields: how a sync writes a
+    note and how `pull` and `serve` read one."""
+    return dict(zip(NOTE_TYPES[fact.kind][1], fields_for(fact, note), strict=True))
+
+
 def title_heading(note: Note) -> str | None:
     """The heading that names the whole note: its H1 when it has exactly one. A note with
     several H1s uses them as chapters, and a chapter is worth showing."""

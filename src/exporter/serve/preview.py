@@ -140,10 +140,9 @@ class Preview:
 
     def fact_view(self, fact: Fact, note: Note) -> FactView:
         """A fact's cards: each ordinal of its note type, front then back."""
-        from ..exporters.anki import NOTE_TYPES, fields_for
+        from ..exporters.anki import named_fields
 
-        names = NOTE_TYPES[fact.kind][1]
-        fields = dict(zip(names, fields_for(fact, note), strict=True))
+        fields = named_fields(fact, note)
         templates = self.models[fact.kind].templates
         if fact.kind is Kind.CLOZE:
             cards = [(f"Cloze c{n}", templates[0], n) for n in fact.card_numbers]

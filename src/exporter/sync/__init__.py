@@ -196,7 +196,7 @@ def agreeing(
     """The notes edited in Anki whose facts were not edited in the notes, and that hold
     what the notes now say, as `pull` compares fields: an edit `pull --apply` brought
     back into the notes. Their content is read only when there are some."""
-    from ..exporters.anki import NOTE_TYPES, fields_for
+    from ..exporters.anki import named_fields
     from .markdown_back import normal
     from .plan import edited_in_anki
 
@@ -217,10 +217,9 @@ def agreeing(
         anki = now.get(fact.guid)
         if anki is None or sorted(anki.tags) != sorted(fact.tags):
             continue
-        names = NOTE_TYPES[fact.kind][1]
-        ours = dict(zip(names, fields_for(fact, notes[fact.path]), strict=True))
-        own = [n for n in names if n not in DERIVED]
-        if set(anki.fields) == set(names) and all(
+        ours = named_fields(fact, notes[fact.path])
+        own = [n for n in ours if n not in DERIVED]
+        if set(anki.fields) == set(ours) and all(
             normal(ours[n]) == normal(anki.fields[n]) for n in own
         ):
             settled.add(fact.guid)

@@ -62,7 +62,7 @@ class Pulled:
 
 
 def pull(config: BuildConfig, target: Readable, now: Callable[[], int]) -> Pulled:
-    from ..exporters.anki import NOTE_TYPES, fields_for, written_mtime
+    from ..exporters.anki import named_fields, written_mtime
     from . import resolved
 
     examined = examine(config)
@@ -95,8 +95,8 @@ def pull(config: BuildConfig, target: Readable, now: Callable[[], int]) -> Pulle
         fact, anki = facts[guid], now_held.get(guid)
         if anki is None:
             continue
-        names = NOTE_TYPES[fact.kind][1]
-        ours = dict(zip(names, fields_for(fact, notes[fact.path]), strict=True))
+        ours = named_fields(fact, notes[fact.path])
+        names = list(ours)
         where = place(config, fact)
         if set(anki.fields) != set(names):
             result.lines.append(f"  not back  {where}: its note type was changed in Anki")
@@ -107,7 +107,7 @@ def pull(config: BuildConfig, target: Readable, now: Callable[[], int]) -> Pulle
             result.lines += both_edited(where, ours, anki.fields, changed)
             continue
         result.lines += not_ours(where, fact, anki, changed)
-        text = new_text(fact, ours, anki.fields, changed)
+        text = new_text(fact, anki.fields, changed)
         if text is not None:
             changes.setdefault(fact.path, []).append((text, {n: anki.fields[n] for n in changed}))
     diffs, declared = [], []
@@ -141,9 +141,7 @@ def patch_path(config: BuildConfig, rel: str) -> str:
     return Path(os.path.relpath(config.notes / rel)).as_posix()
 
 
-def new_text(
-    fact: Fact, ours: Mapping[str, str], anki: Mapping[str, str], changed: list[str]
-) -> NewText | None:
+def new_text(fact: Fact, anki: Mapping[str, str], changed: list[str]) -> NewText | None:
     """The Markdown that comes back for the fields Anki changed that go back to the
     source: the question and answer, or the cloze's text."""
     if fact.kind is Kind.CLOZE:
@@ -229,8 +227,8 @@ def rewrite_note(
             new = bom + "".join(lines).encode("utf-8")
             refused = wrong_after(config, note, new, todo, moved)
         if not refused:
-            for change, anki in sorted(todo, key=lambda c: c[0].fact.line):
-                result.lines += summary(config, change, anki)
+            for change, _ in sorted(todo, key=lambda c: c[0].fact.line):
+                result.lines += summary(config, change)
             return old, new, [c.fact.guid for c, _ in todo]
         for change, why in refused:
             result.lines.append(f"  not back  {place(config, change.fact)}: {why}")
@@ -252,7 +250,7 @@ def wrong_after(
     moved: dict[str, int],
 ) -> list[tuple[NewText, str]]:
     """The changes whose fact, in the rewritten note, does not give Anki's fields."""
-    from ..exporters.anki import NOTE_TYPES, fields_for
+    from ..exporters.anki import named_fields
     from ..sources import read_source
     from ..syntax import parse_note
 
@@ -272,8 +270,7 @@ def wrong_after(
         elif again is None or again.kind is not fact.kind:
             wrong.append((change, "the new text no longer reads as the same kind of fact"))
         else:
-            names = NOTE_TYPES[fact.kind][1]
-            fields = dict(zip(names, fields_for(again, parsed), strict=True))
+            fields = named_fields(again, parsed)
             off = [n for n, v in anki.items() if normal(fields[n]) != normal(v)]
             if off:
                 wrong.append(
@@ -286,7 +283,7 @@ def wrong_after(
     return wrong
 
 
-def summary(config: BuildConfig, change: NewText, anki: Mapping[str, str]) -> list[str]:
+def summary(config: BuildConfig, change: NewText) -> list[str]:
     fact = change.fact
     where = place(config, fact)
     if change.cloze is not None:
