@@ -122,11 +122,7 @@ def known_note(
         return None, None  # reading it again reports why
     rel = path.relative_to(root).as_posix()
     key = parsed.key(rel, digest)
-    note = parsed.get(key)
-    # A note that embeds others is matched again each build: what it shows may have
-    # changed with the other notes (`embeds.expand`), its bytes not.
-    if note is not None and snapshot is not None and not note.embeds:
-        note = snapshot.note(rel, key, parsed) or note
+    note = (snapshot and snapshot.note(rel, key, parsed)) or parsed.get(key)
     if note is not None:
         parsed.clean[rel] = key
     return note, (data, digest) if data is not None else None

@@ -163,9 +163,9 @@ class Snapshot:
         return self.store.area(AREA)
 
     def note(self, path: str, key: str, parsed: ParsedNotes) -> Note | None:
-        """The resolved note at `path` if its bytes are unchanged (`key`, the parse key)
-        and it was read without a problem last time: its parse from `parsed` with the
-        identities the snapshot kept. Its piece is then kept."""
+        """The resolved note at `path` if its bytes are unchanged (`key`, the parse key),
+        it embeds no other note, and it was read without a problem last time: its parse
+        from `parsed` with the identities the snapshot kept. Its piece is then kept."""
         record = self.notes.get(path)
         if record is None or record["key"] != key or record["twins"]:
             return None
@@ -175,7 +175,9 @@ class Snapshot:
 
         def make() -> Note | None:
             note = parsed.get(key)
-            if note is None or len(note.facts) != len(kept["ids"]):
+            # A note that embeds others is matched again each build: what it shows may
+            # have changed with the other notes (`embeds.expand`), its bytes not.
+            if note is None or note.embeds or len(note.facts) != len(kept["ids"]):
                 return None
             facts = tuple(
                 with_identity(fact, *ids)
