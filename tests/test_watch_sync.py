@@ -104,9 +104,11 @@ def test_the_deletion_guard_asks_once_then_waits(tmp_path):
     follow = Following(config, LocalCollection(target, journal), said.put, no)
     results: queue.Queue = queue.Queue()
     stop = threading.Event()
-    thread = threading.Thread(
-        target=watch, args=(config, results.put, stop), kwargs={"after": follow}, daemon=True
-    )
+    def built(result) -> None:
+        results.put(result)
+        follow(result)
+
+    thread = threading.Thread(target=watch, args=(config, built, stop), daemon=True)
     thread.start()
     try:
         wait_for(said, "synced ")

@@ -411,9 +411,14 @@ def watch_command(
         target = sync_target(config, collection_path, profile, anki_connect)
         ask = (lambda q: click.confirm(q, default=False)) if sys.stdin.isatty() else None
         after = Following(config, target, lambda line: click.echo(printable(line)), ask)
+    def on_result(result: BuildResult) -> None:
+        print_result(result, config)
+        if after is not None:
+            after(result)  # `--sync`: once the build's result is printed
+
     click.echo(f"watching {display_path(notes)} (Ctrl-C to stop)")
     try:
-        watch(config, lambda result: print_result(result, config), after=after)
+        watch(config, on_result)
     except KeyboardInterrupt:
         click.echo("stopped")
 

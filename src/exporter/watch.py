@@ -44,7 +44,6 @@ def watch(
     on_result: Callable[[BuildResult], None],
     stop: threading.Event | None = None,
     on_error: Callable[[str], None] = print_error,
-    after: Callable[[BuildResult], None] | None = None,
 ) -> None:
     """Build once, then again after each burst of changes, until `stop` is set. A build
     that cannot write its outputs is one line to `on_error`, and the watch goes on.
@@ -53,8 +52,7 @@ def watch(
     parser, WeasyPrint with its fonts, and the render workers are kept, so a save costs
     what the saved note changes. Nothing kept can go stale: store entries are named by
     what they hold, a file's digest is checked against its size, time and inode, and
-    workers are kept only for the same styles and fonts. `after` hears each build's
-    result once it is printed (`watch --sync` syncs then)."""
+    workers are kept only for the same styles and fonts."""
     stop = stop or threading.Event()
     changed = threading.Event()
     folders = Folders(config, changed)
@@ -62,9 +60,7 @@ def watch(
     try:
         with store.warm(), workers.warm():
             while True:
-                result = run(config, on_result, on_error)
-                if after is not None and result is not None:
-                    after(result)
+                run(config, on_result, on_error)
                 # The lock sits beside the notes, where no folder is watched: a checkout
                 # or a hand edit of it is seen against the lock as this build left it.
                 lock = signature(config.lock_path)
@@ -109,14 +105,13 @@ def signature(path: Path) -> tuple[int, int, int] | None:
 
 def run(
     config: BuildConfig, on_result: Callable[[BuildResult], None], on_error: Callable[[str], None]
-) -> BuildResult | None:
+) -> None:
     try:
         result = build(config)
     except OSError as exc:
         on_error(unwritable(config, exc))
-        return None
+        return
     on_result(result)
-    return result
 
 
 def unwritable(config: BuildConfig, exc: OSError) -> str:
