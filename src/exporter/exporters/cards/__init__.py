@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ...config import BuildConfig
 from ...diagnostics import Diagnostic
@@ -25,6 +24,7 @@ from ...store import Store
 from .. import Output
 from ..marks import pdf_math
 from ..pdf import printed_check, printed_fingerprint, renderer
+from ..pdf.page import environment
 from ..pdf.render import Part
 from ..pdf.renderer import Progress, Renderer
 from .faces import Face, faces
@@ -128,7 +128,7 @@ class Drawing:
         self.sheet = sheet
         self.deck = deck
         self.config = config
-        self.env = jinja(sheet)
+        self.env = environment(TEMPLATES)
         self.faces = [[face for fact in note.facts for face in faces(fact)] for note in deck.notes]
         self.sides = [
             [side for face in note_faces for side in sides_of(face, config, remarks)]
@@ -203,17 +203,6 @@ def sides_of(face: Face, config: BuildConfig, remarks: dict[str, str]) -> list[S
         Side(f"{face.id}-front", "front", face.front, context, source, fact.tags, remark),
         Side(f"{face.id}-back", "back", face.back, context, source, (), remark),
     ]
-
-
-def jinja(sheet: Renderer) -> Any:
-    import jinja2
-
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=jinja2.select_autoescape(["html", "j2"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
 
 
 EXPORTER = CardsExporter()

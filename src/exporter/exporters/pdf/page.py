@@ -18,9 +18,11 @@ from ...model import Deck, Fact, Kind, Note, Section
 TEMPLATES = Path(__file__).parent / "templates"
 
 
-def environment() -> jinja2.Environment:
+def environment(folder: Path = TEMPLATES) -> jinja2.Environment:
+    """The printed outputs' templates (the sheet's, or `folder`'s: the cards'), HTML
+    escaped, with the sheet's filters."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
+        loader=jinja2.FileSystemLoader(folder),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
         trim_blocks=True,
         lstrip_blocks=True,
