@@ -19,9 +19,9 @@ from exporter.pipeline import build
 from .conftest import FIXTURES, REPO, snapshot
 
 
-def children(pid: int) -> list[int]:
-    """The processes whose parent is `pid`, from /proc."""
-    out = []
+def parents() -> dict[int, int]:
+    """Every process's parent, from /proc."""
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -29,17 +29,31 @@ def children(pid: int) -> list[int]:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[1]) == pid:
-            out.append(int(entry.name))
-    return out
+        found[int(entry.name)] = int(fields[1])
+    return found
 
 
-def is_worker(pid: int) -> bool:
+def command(pid: int) -> bytes:
     try:
-        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
-        return False
-    return b"spawn_main" in command
+        return b""
+
+
+def workers_of(pid: int) -> list[int]:
+    """The build's render workers: spawned by it, or forked by its fork server (a child
+    of the build whose command runs multiprocessing's forkserver; its forks keep that
+    command, while the programs it runs to find libraries do not)."""
+    parent_of = parents()
+    servers = {
+        p for p, parent in parent_of.items() if parent == pid and b"forkserver" in command(p)
+    }
+    return [
+        p
+        for p, parent in parent_of.items()
+        if (parent in servers and b"forkserver" in command(p))
+        or (parent == pid and b"spawn_main" in command(p))
+    ]
 
 
 def alive(pid: int) -> bool:
@@ -66,7 +80,7 @@ def start_build(tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
 def wait_for_workers(proc: subprocess.Popen[str], timeout: float = 60) -> list[int]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
-        found = [pid for pid in children(proc.pid) if is_worker(pid)]
+        found = workers_of(proc.pid)
         if found:
             return found
         time.sleep(0.02)
@@ -93,6 +107,7 @@ def test_a_killed_worker_is_a_one_line_error_and_nothing_is_written(tmp_path):
 def test_killing_the_build_ends_its_workers(tmp_path):
     proc, _ = start_build(tmp_path)
     workers = wait_for_workers(proc)
+    workers += [p for p, parent in parents().items() if parent == proc.pid]  # and the server
     proc.kill()
     proc.wait()
     deadline = time.monotonic() + 10

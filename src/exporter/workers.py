@@ -19,13 +19,15 @@ import ctypes
 import ctypes.util
 import multiprocessing
 import os
+import queue
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -38,13 +40,16 @@ class WorkerDied(RuntimeError):
     """A worker process ended before finishing its task."""
 
 
-def die_with(parent: int) -> None:
-    """End this process when `parent` ends: at once on Linux (the kernel's parent-death
-    signal), and within a second elsewhere (a thread that watches the parent)."""
+def die_with(build: int) -> None:
+    """End this process when the build `build` ends: at once on Linux (the kernel's
+    parent-death signal), and within a second elsewhere (a thread that watches the
+    parent). A worker's parent is the build, or the fork server, which ends when the build
+    does (it exits when the build's end of its pipe closes)."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # the parent ended before the signal was asked for
+    parent = os.getppid()
+    if parent != build and not _running(build):  # the build ended before the signal was asked for
         os._exit(1)
 
     def watch() -> None:
@@ -55,10 +60,33 @@ def die_with(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _start(parent: int, initializer: Callable[..., None] | None, args: tuple[Any, ...]) -> None:
-    die_with(parent)
+def _running(pid: int) -> bool:
+    if sys.platform == "win32":  # os.kill would end it; spawned workers are the build's own
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _start(build: int, initializer: Callable[..., None] | None, args: tuple[Any, ...]) -> None:
+    die_with(build)
     if initializer is not None:
         initializer(*args)
+
+
+def start_method(preload: tuple[str, ...] = ()) -> str:
+    """How render workers start: forked from a server that has imported `preload` once,
+    where the system has one (a worker is ready in milliseconds instead of importing
+    WeasyPrint again), else spawned. The server is started on first use and serves every
+    later pool of this process; it ends with the process."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return "spawn"
+    multiprocessing.get_context("forkserver").set_forkserver_preload(list(preload))
+    return "forkserver"
 
 
 def pool_map(
@@ -94,6 +122,8 @@ class Pool:
         self._context = multiprocessing.get_context(start_method)
         self._init = (os.getpid(), initializer, initargs)
         self._pool: ProcessPoolExecutor | None = None
+        self._handing: queue.SimpleQueue[tuple[Any, ...] | None] | None = None
+        self._hand: threading.Thread | None = None
         self.kept = False
         self.broken = False
 
@@ -106,6 +136,10 @@ class Pool:
         self.close()
 
     def close(self) -> None:
+        if self._handing is not None and self._hand is not None:
+            self._handing.put(None)
+            self._hand.join()
+            self._handing = self._hand = None
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
@@ -115,19 +149,36 @@ class Pool:
         return self._pool is not None
 
     def start(self) -> None:
-        """Start the workers now, so work handed out later finds them ready."""
+        """Start the workers now, so work handed out later finds them ready. A fork
+        server is started at once and imports what the workers need while this process
+        goes on."""
         self._executor()
+        if self._context.get_start_method() == "forkserver":
+            from multiprocessing import forkserver
+
+            forkserver.ensure_running()
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 self.workers, mp_context=self._context, initializer=_start, initargs=self._init
             )
+            # Every worker starts with the first task, as under "fork". Started one by one
+            # as tasks come, a worker that dies while another is being started leaves the
+            # executor waiting forever for the newcomer: it ends only the workers it knew.
+            self._pool._safe_to_dynamically_spawn_children = False  # type: ignore[attr-defined]
         return self._pool
 
     def submit(self, function: Callable[[T], R], item: T) -> Callable[[], R]:
-        """Start `function(item)` in a worker; the returned call waits for its result."""
-        future = self._executor().submit(function, item)
+        """Start `function(item)` in a worker; the returned call waits for its result.
+        Handing out never waits here: starting a worker waits for the fork server's
+        imports, so a thread of this pool's hands the work to the workers."""
+        future: Future[R] = Future()
+        if self._handing is None:
+            self._handing = queue.SimpleQueue()
+            self._hand = threading.Thread(target=self._hand_out, daemon=True)
+            self._hand.start()
+        self._handing.put((function, item, future))
 
         def result() -> R:
             try:
@@ -138,6 +189,17 @@ class Pool:
 
         return result
 
+    def _hand_out(self) -> None:
+        assert self._handing is not None
+        while (job := self._handing.get()) is not None:
+            function, item, future = job
+            try:
+                inner = self._executor().submit(function, item)
+            except BaseException as exc:  # a pool broken already: the caller hears of it
+                future.set_exception(exc)
+                continue
+            inner.add_done_callback(partial(_settle, future))
+
     def map(
         self, function: Callable[[T], R], items: Iterable[T], chunksize: int = 1
     ) -> Iterator[R]:
@@ -147,6 +209,16 @@ class Pool:
         except BrokenProcessPool as exc:
             self.broken = True
             raise WorkerDied(DIED) from exc
+
+
+def _settle(outer: Future[Any], inner: Future[Any]) -> None:
+    """Give `outer` what the worker gave `inner`."""
+    if inner.cancelled():
+        outer.cancel()
+    elif (exc := inner.exception()) is not None:
+        outer.set_exception(exc)
+    else:
+        outer.set_result(inner.result())
 
 
 _warm: dict[tuple[Any, ...], Pool] | None = None

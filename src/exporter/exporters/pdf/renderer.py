@@ -27,7 +27,7 @@ from ...cache import PARSE_CODE, code_digest, library_versions
 from ...config import BuildConfig
 from ...model import FACT_SLOT_RE, Deck, Note, fact_slot, render_marks
 from ...store import Store, open_store
-from ...workers import shared
+from ...workers import shared, start_method
 from .. import marks
 from ..marks import pdf_math
 from . import fonts
@@ -48,6 +48,8 @@ Progress = Callable[[str], None]
 # Starting a worker (importing WeasyPrint, loading fonts) costs about as much as rendering
 # a note or two, so a handful of changed notes render in this process.
 PARALLEL_FROM = 6
+# What every render worker needs, imported once by the server workers are forked from.
+PRELOAD = ("weasyprint", "exporter.exporters.pdf.render")
 # Answers in one run of the answer key (`Renderer.answer_key`): some ten pages.
 KEY_RUN = 400
 AREA = "sheets"
@@ -105,7 +107,10 @@ class Renderer:
             tuple(p.resolve() for p in (styles, config.notes, *fonts.folders(styles))),
         )
         self.pool = shared(
-            config.worker_count, "spawn", initializer=_start_worker, initargs=(self.engine,)
+            config.worker_count,
+            start_method(PRELOAD),
+            initializer=_start_worker,
+            initargs=(self.engine,),
         )
         # What a render is made with besides its HTML: the sheet's code (how it calls
         # WeasyPrint, which fonts, how they are subset), the libraries, styles and fonts.
