@@ -41,20 +41,25 @@ class WorkerDied(RuntimeError):
 
 
 def die_with(build: int) -> None:
-    """End this process when the build `build` ends: at once on Linux (the kernel's
-    parent-death signal), and within a second elsewhere (a thread that watches the
-    parent). A worker's parent is the build, or the fork server, which ends when the build
-    does (it exits when the build's end of its pipe closes)."""
+    """End this process when the build `build` ends: at once on Linux when the build is
+    the parent (the kernel's parent-death signal), and within a second otherwise (a
+    thread that watches). A forked worker's parent is the fork server, which outlives the
+    build while any worker lives, so that thread watches the build itself."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     parent = os.getppid()
-    if parent != build and not _running(build):  # the build ended before the signal was asked for
+    forked = parent != build
+
+    def build_lives() -> bool:
+        return os.getppid() == parent and (not forked or _running(build))
+
+    if not build_lives():  # the build ended before the signal was asked for
         os._exit(1)
 
     def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1)
+        while build_lives():
+            time.sleep(0.5)
         os._exit(1)
 
     threading.Thread(target=watch, daemon=True).start()

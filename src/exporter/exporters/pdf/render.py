@@ -4,6 +4,7 @@ notes' images, the styles and the fonts."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 from collections.abc import Iterator
@@ -97,6 +98,15 @@ class Engine:
 
 _FONT_CONFIG: Any = None
 _STYLESHEETS: dict[tuple[Engine, str], Any] = {}
+
+
+@atexit.register
+def _forget() -> None:
+    """Let the font configuration go while the modules it cleans up with are loaded: at
+    interpreter teardown its `__del__` finds them gone and prints a traceback."""
+    global _FONT_CONFIG
+    _STYLESHEETS.clear()
+    _FONT_CONFIG = None
 _ENGINE: Engine | None = None
 
 
