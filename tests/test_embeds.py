@@ -17,8 +17,8 @@ from exporter.embeds import Library
 from exporter.model import Note
 from exporter.reading import load
 
-from .conftest import FIXTURES, import_apkg, parse_clean, pdf_text, write_note
-from .conftest import build_py as run
+from .conftest import FIXTURES, build_py, import_apkg, parse_clean, pdf_text, write_note
+from .conftest import exporter_here as run
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +178,7 @@ def test_embeds_of_embeds_that_would_multiply_stop_with_a_warning(tmp_path):
         embeds = "".join(f"![[n{i + 1}]]\n\n" for _ in range(6))
         write_note(tmp_path / "notes", f"n{i}.md", f"# N{i}\n\nText {i}.\n\n{embeds}")
     write_note(tmp_path / "notes", "n9.md", "# N9\n\n- Q :: A\n")
-    done = run(tmp_path, "check")  # a subprocess with a timeout: it must end
+    done = build_py(tmp_path, "check")  # a subprocess with a timeout: it must end
     assert done.returncode == 0, done.stderr
     assert "notes/n0.md:5:1: warning: its embeds, and theirs, would print more" in done.stderr
     assert done.stderr.count("notes/n0.md:") == 1  # once a note

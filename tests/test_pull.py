@@ -17,7 +17,7 @@ from exporter.sync.pull import lines_of
 from exporter.sync.rewrite import NewText, Unmappable, rewrite
 
 from .conftest import FIXTURES, parse_clean
-from .conftest import build_py as run
+from .conftest import exporter_here as run
 from .test_sync import answer, open_collection, snapshot_collection
 
 pytest.importorskip("anki")

@@ -18,7 +18,7 @@ from exporter.reading import load
 from exporter.watch import relevant
 
 from .conftest import FIXTURES, import_apkg, write_note
-from .conftest import build_py as run
+from .conftest import exporter_here as run
 
 
 def copy(tmp_path: Path) -> Path:

@@ -2,6 +2,7 @@
 
 from exporter.cli import main
 
-# Spawned worker processes import the main module again; only the real run builds.
+# Worker processes (spawned, or forked by the fork server) import the main module again;
+# only the real run builds.
 if __name__ == "__main__":
     main()

@@ -22,7 +22,7 @@ from exporter.pipeline import build
 from exporter.reading import load
 
 from ..conftest import FIXTURES, write_note
-from ..conftest import build_py as run
+from ..conftest import exporter_here as run
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler")
 SOURCE_RE = re.compile(r"notes/\S+?\.md:\d+(?: · card \d+)?")
