@@ -13,8 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from exporter.config import BuildConfig
-from exporter.pipeline import BuildResult, build
+# Keep compiled bytecode even where the environment asks Python not to
+# (PYTHONDONTWRITEBYTECODE, set on this project's CI machines): otherwise every test
+# process and every `python build.py` a test starts compiles the test modules (with
+# pytest's assertion rewriting) and the package from source again, about 3 s of each
+# test process's start. The files go to `__pycache__/`, which git ignores.
+sys.dont_write_bytecode = False
+
+from exporter.config import BuildConfig  # noqa: E402
+from exporter.pipeline import BuildResult, build  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[1]
