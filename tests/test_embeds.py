@@ -171,6 +171,7 @@ def test_a_name_finds_the_nearest_note_and_a_path_finds_its_own():
     assert library.find("Missing", notes[0]) is None
 
 
+@pytest.mark.slow
 def test_embeds_of_embeds_that_would_multiply_stop_with_a_warning(tmp_path):
     """Six embeds of a note that embeds six more, nine deep, would print ten million
     copies: the build stops showing them at a bound and says so, once a note."""

@@ -182,6 +182,7 @@ INDEX_NOTE = """# Index cards
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", sorted(INDEX_CARDS))
 def test_index_cards_are_one_card_a_page(tmp_path, size):
     write_note(tmp_path / "notes", "index.md", INDEX_NOTE)
@@ -210,6 +211,7 @@ LONG = "\n".join(
 MEDIUM = "\n".join(f"  - Subject {i}: a short phrase" for i in range(9))
 
 
+@pytest.mark.slow
 def test_long_text_shrinks_and_past_the_smallest_size_points_to_the_sheet(tmp_path):
     write_note(
         tmp_path / "notes",
@@ -229,6 +231,7 @@ def test_long_text_shrinks_and_past_the_smallest_size_points_to_the_sheet(tmp_pa
     assert "Huge" in " ".join(w.text for w in sheet[page - 1])
 
 
+@pytest.mark.slow
 def test_a_one_note_edit_renders_that_notes_cards_only(tmp_path, monkeypatch):
     shutil.copytree(FIXTURES / "everyday", tmp_path / "notes")
     config = BuildConfig(
@@ -257,6 +260,7 @@ def test_a_one_note_edit_renders_that_notes_cards_only(tmp_path, monkeypatch):
     assert (tmp_path / "dist/notes-cards.pdf").read_bytes() == first  # the same bytes again
 
 
+@pytest.mark.slow
 def test_a_tag_subset_prints_its_cards_only(tmp_path):
     shutil.copytree(FIXTURES / "everyday", tmp_path / "notes")
     deck = load(BuildConfig(notes=tmp_path / "notes")).deck
@@ -271,6 +275,7 @@ def test_a_tag_subset_prints_its_cards_only(tmp_path):
     assert len(cards) == sum(f.card_count for f in wanted) > 0
 
 
+@pytest.mark.slow
 def test_math_and_code_are_drawn_by_the_sheets_renderers(tmp_path):
     """A deletion inside a formula is a box, as on the sheet; no markup is printed."""
     shutil.copytree(FIXTURES / "math", tmp_path / "notes")
