@@ -84,11 +84,12 @@ def _start(build: int, initializer: Callable[..., None] | None, args: tuple[Any,
 
 
 def start_method(preload: tuple[str, ...] = ()) -> str:
-    """How render workers start: forked from a server that has imported `preload` once,
-    where the system has one (a worker is ready in milliseconds instead of importing
-    WeasyPrint again), else spawned. The server is started on first use and serves every
-    later pool of this process; it ends with the process."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
+    """How render workers start: on Linux, forked from a server that has imported
+    `preload` once (a worker is ready in milliseconds instead of importing WeasyPrint
+    again); elsewhere spawned, as macOS's system libraries are not safe to fork once
+    loaded. The server is started on first use and serves every later pool of this
+    process; it ends with the process."""
+    if not sys.platform.startswith("linux"):
         return "spawn"
     multiprocessing.get_context("forkserver").set_forkserver_preload(list(preload))
     return "forkserver"
