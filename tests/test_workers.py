@@ -66,7 +66,12 @@ def alive(pid: int) -> bool:
 
 
 def start_build(tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
+    """A build of the nine everyday notes and one long one, whose render keeps a worker
+    busy for seconds: a worker found by its process is still at work when it is killed
+    (the small notes alone can all be rendered before a loaded machine gets to the kill)."""
     shutil.copytree(FIXTURES / "everyday", tmp_path / "notes")
+    facts = "\n".join(f"- Question number {i} of the long note :: answer {i}" for i in range(400))
+    (tmp_path / "notes" / "long.md").write_text(f"# Long\n\n{facts}\n", encoding="utf-8")
     proc = subprocess.Popen(
         [sys.executable, str(REPO / "build.py")],
         cwd=tmp_path,
