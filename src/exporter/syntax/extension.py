@@ -68,11 +68,17 @@ def markdown_for(tab_length: int = lists.INDENT) -> markdown.Markdown:
 
 
 def make_markdown(tab_length: int) -> markdown.Markdown:
+    """Extensions are given as objects: named by a string, Python-Markdown looks each one
+    up among every installed package's entry points, a third of building the parser."""
+    from markdown.extensions.sane_lists import SaneListExtension
+    from markdown.extensions.tables import TableExtension
+    from pymdownx.superfences import SuperFencesCodeExtension
+
     return markdown.Markdown(
         extensions=[
-            "tables",
-            "sane_lists",
-            "pymdownx.superfences",
+            TableExtension(),
+            SaneListExtension(),
+            SuperFencesCodeExtension(),
             CodeExtension(),
             FactsExtension(),
             ObsidianExtension(),
