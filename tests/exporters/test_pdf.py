@@ -6,13 +6,14 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
 from exporter.config import BuildConfig
 from exporter.exporters.pdf.assembly import page_ranges
-from exporter.exporters.pdf.render import make_fetcher
+from exporter.exporters.pdf.render import NOTES_URL, make_fetcher, notes_url
 
 from ..conftest import FIXTURES, copy_fixture, run_build, snapshot
 
@@ -152,6 +153,26 @@ def test_two_builds_give_the_same_pdf(tmp_path):
 
 
 @pytest.mark.slow
+def test_the_same_notes_in_another_folder_give_the_same_sheets(tmp_path):
+    """WeasyPrint names each image in the PDF by a hash of its URL; the sheet's URLs for
+    the notes' files name their path below the notes folder, not the folder's place."""
+    here = copy_fixture("every-construct", tmp_path / "here")
+    moved = copy_fixture("every-construct", tmp_path / "elsewhere" / "deeper")
+    assert run_build(here, tmp_path / "a", formats=("pdf",)).ok
+    shutil.copy2(BuildConfig(notes=here).lock_path, BuildConfig(notes=moved).lock_path)
+    assert run_build(moved, tmp_path / "b", formats=("pdf",)).ok
+
+    def sheets(out: Path) -> list[Path]:
+        return sorted(p.relative_to(out) for p in out.rglob("*.pdf") if ".cache" not in p.parts)
+
+    made = sheets(tmp_path / "a")
+    assert made == sheets(tmp_path / "b") and len(made) == 9
+    assert any(b"/Subtype /Image" in (tmp_path / "a" / p).read_bytes() for p in made)
+    for rel in made:
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
+
+
+@pytest.mark.slow
 def test_emoji_devanagari_and_box_drawing_build_strict(tmp_path):
     notes = copy_fixture("glyphs", tmp_path)
     result = run_build(notes, tmp_path / "dist", formats=("pdf",), strict=True)
@@ -208,11 +229,14 @@ def test_fetcher_reads_only_allowed_folders(tmp_path):
     allowed.mkdir()
     (allowed / "a.png").write_bytes(b"x")
     (tmp_path / "secret.txt").write_text("no")
-    fetcher = make_fetcher([allowed])
+    fetcher = make_fetcher([allowed], allowed)
     assert fetcher.fetch((allowed / "a.png").as_uri()).read() == b"x"
+    assert fetcher.fetch(notes_url(allowed / "a.png", allowed)).read() == b"x"
     for url in [
         (tmp_path / "secret.txt").as_uri(),
         (allowed / ".." / "secret.txt").as_uri(),
+        NOTES_URL + "../secret.txt",
+        notes_url(tmp_path / "secret.txt", allowed),  # outside: a file URL, refused
         "http://127.0.0.1:9/x.png",
         "https://example.org/x.png",
         "data:text/plain,hi",

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from . import fonts, subset
 
@@ -42,6 +43,7 @@ class Engine:
     cache: Path
     css_text: str
     allowed: tuple[Path, ...]
+    notes: Path | None = None  # what `NOTES_URL` names files below
 
     @contextlib.contextmanager
     def session(self) -> Iterator[None]:
@@ -62,7 +64,7 @@ class Engine:
             css = _STYLESHEETS[key] = weasyprint.CSS(
                 string=self.css_text + css_extra,
                 font_config=_font_configuration(),
-                url_fetcher=make_fetcher(list(self.allowed)),
+                url_fetcher=make_fetcher(list(self.allowed), self.notes),
                 base_url=self.styles.resolve().as_uri() + "/",
             )
         return css
@@ -72,7 +74,7 @@ class Engine:
 
         subset.install()
         fc = _font_configuration()
-        fetcher = make_fetcher(list(self.allowed))
+        fetcher = make_fetcher(list(self.allowed), self.notes)
         base = self.styles.resolve().as_uri() + "/"
         css = [self.stylesheet(css_extra)]
         with fonts.catching_missing_glyphs() as missing:
@@ -107,6 +109,8 @@ def _forget() -> None:
     global _FONT_CONFIG
     _STYLESHEETS.clear()
     _FONT_CONFIG = None
+
+
 _ENGINE: Engine | None = None
 
 
@@ -132,7 +136,22 @@ def _render_in_worker(job: tuple[str, str]) -> Part:
     return _ENGINE.render(*job)
 
 
-def make_fetcher(allowed: list[Path]):
+NOTES_URL = "exporter-notes:///"
+
+
+def notes_url(path: Path, notes: Path) -> str:
+    """A file of the notes as the sheet names it: its path below the notes folder, under
+    a scheme of our own. WeasyPrint names each image in the PDF by a hash of its URL, so
+    a `file://` URL made the same notes give other bytes once their folder moved. A file
+    outside the folder keeps its `file://` URL, which the fetcher refuses."""
+    try:
+        below = path.resolve().relative_to(notes.resolve())
+    except ValueError:
+        return path.resolve().as_uri()
+    return NOTES_URL + quote(below.as_posix())
+
+
+def make_fetcher(allowed: list[Path], notes: Path | None = None):
     from urllib.parse import unquote, urlparse
 
     from weasyprint.urls import URLFetcher, URLFetcherResponse
@@ -146,9 +165,12 @@ def make_fetcher(allowed: list[Path]):
         def fetch(self, url, headers=None):
             if url.startswith("data:image/svg+xml;"):  # drawn formulas (marks/pdf_math.py)
                 return super().fetch(url, headers)
-            if not url.startswith("file://"):
+            if url.startswith(NOTES_URL) and notes is not None:
+                path = (notes / unquote(url[len(NOTES_URL) :])).resolve()
+            elif url.startswith("file://"):
+                path = Path(unquote(urlparse(url).path)).resolve()
+            else:
                 raise ValueError(f"refused to fetch {url}")
-            path = Path(unquote(urlparse(url).path)).resolve()
             if not any(path == r or r in path.parents for r in roots):
                 raise ValueError(f"refused to read {path}")
             return URLFetcherResponse(url, path.read_bytes(), status=200)

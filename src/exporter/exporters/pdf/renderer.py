@@ -41,7 +41,7 @@ from .page import (
     templates_digest,
     wanted_tags,
 )
-from .render import PAPER, Engine, Part, _render_in_worker, _start_worker
+from .render import PAPER, Engine, Part, _render_in_worker, _start_worker, notes_url
 
 IMG_SRC_RE = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]+)(")')
 Progress = Callable[[str], None]
@@ -92,7 +92,7 @@ class Renderer:
         self.store = store or open_store(config.out)
         self.area = self.store.area(AREA)
         self.cache = self.area.folder
-        self.media = {m.name: Path(m.path).resolve().as_uri() for m in deck.media}
+        self.media = {m.name: notes_url(Path(m.path), config.notes) for m in deck.media}
         width, height = PAPER[config.paper]
         self.page_height = height
         styles = config.styles
@@ -105,6 +105,7 @@ class Renderer:
             self.cache.resolve(),
             css_text,
             tuple(p.resolve() for p in (styles, config.notes, *fonts.folders(styles))),
+            config.notes.resolve(),
         )
         self.pool = shared(
             config.worker_count,
