@@ -40,10 +40,20 @@ def command(pid: int) -> bytes:
         return b""
 
 
+def threads(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("Threads:")))
+
+
 def workers_of(pid: int) -> list[int]:
     """The build's render workers: spawned by it, or forked by its fork server (a child
-    of the build whose command runs multiprocessing's forkserver; its forks keep that
-    command, while the programs it runs to find libraries do not)."""
+    of the build whose command runs multiprocessing's forkserver). A forked worker keeps
+    that command and runs a thread that watches the build; the server's other children
+    (the programs WeasyPrint's import runs to find libraries, before they exec) have the
+    command for a moment but one thread."""
     parent_of = parents()
     servers = {
         p for p, parent in parent_of.items() if parent == pid and b"forkserver" in command(p)
@@ -51,7 +61,7 @@ def workers_of(pid: int) -> list[int]:
     return [
         p
         for p, parent in parent_of.items()
-        if (parent in servers and b"forkserver" in command(p))
+        if (parent in servers and b"forkserver" in command(p) and threads(p) >= 2)
         or (parent == pid and b"spawn_main" in command(p))
     ]
 

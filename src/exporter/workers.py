@@ -128,6 +128,7 @@ class Pool:
         self._context = multiprocessing.get_context(start_method)
         self._init = (os.getpid(), initializer, initargs)
         self._pool: ProcessPoolExecutor | None = None
+        self._making = threading.Lock()  # this process and the handing thread both ask
         self._handing: queue.SimpleQueue[tuple[Any, ...] | None] | None = None
         self._hand: threading.Thread | None = None
         self.kept = False
@@ -165,15 +166,17 @@ class Pool:
             forkserver.ensure_running()
 
     def _executor(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=self._context, initializer=_start, initargs=self._init
-            )
-            # Every worker starts with the first task, as under "fork". Started one by one
-            # as tasks come, a worker that dies while another is being started leaves the
-            # executor waiting forever for the newcomer: it ends only the workers it knew.
-            self._pool._safe_to_dynamically_spawn_children = False  # type: ignore[attr-defined]
-        return self._pool
+        with self._making:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    self.workers, mp_context=self._context, initializer=_start, initargs=self._init
+                )
+                # Every worker starts with the first task, as under "fork". Started one by
+                # one as tasks come, a worker that dies while another is being started
+                # leaves the executor waiting forever for the newcomer: it ends only the
+                # workers it knew.
+                self._pool._safe_to_dynamically_spawn_children = False  # type: ignore[attr-defined]
+            return self._pool
 
     def submit(self, function: Callable[[T], R], item: T) -> Callable[[], R]:
         """Start `function(item)` in a worker; the returned call waits for its result.
