@@ -108,13 +108,15 @@ class Filler:
     library: Library
     root: Path
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    # The note being filled, and what it has shown so far in characters (`MAX_SHOWN`).
+    # The note being filled, what it has shown so far in characters (`MAX_SHOWN`), and
+    # whether it has been warned of that.
     top: Note | None = None
     shown: int = 0
+    told: bool = False
 
     def note(self, note: Note) -> Note:
         """`note` with its embeds filled, its digest and media made to cover them."""
-        self.top, self.shown = note, 0
+        self.top, self.shown, self.told = note, 0, False
         reached: dict[str, Note] = {}
         stack = ((note.path, ""),)
         sections = tuple(
@@ -232,7 +234,7 @@ class Filler:
             return None
         if self.shown > MAX_SHOWN:
             top = self.top or host
-            if self.shown != MAX_SHOWN + 1:  # once a note, at its first embed
+            if not self.told:  # once a note, at its first embed
                 first = top.embeds[0] if top.embeds else Embed(target, part, 1, 1)
                 self.warn(
                     top,
@@ -242,7 +244,7 @@ class Filler:
                     "characters; the rest show as their names",
                     "embed fewer notes within the embedded ones",
                 )
-                self.shown = MAX_SHOWN + 1
+                self.told = True
             return None
         body = self.content(other, part)
         if body is None:
