@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -64,7 +65,7 @@ class Engine:
             css = _STYLESHEETS[key] = weasyprint.CSS(
                 string=self.css_text + css_extra,
                 font_config=_font_configuration(),
-                url_fetcher=make_fetcher(list(self.allowed), self.notes),
+                url_fetcher=_fetcher(self.allowed, self.notes),
                 base_url=self.styles.resolve().as_uri() + "/",
             )
         return css
@@ -74,7 +75,7 @@ class Engine:
 
         subset.install()
         fc = _font_configuration()
-        fetcher = make_fetcher(list(self.allowed), self.notes)
+        fetcher = _fetcher(self.allowed, self.notes)
         base = self.styles.resolve().as_uri() + "/"
         css = [self.stylesheet(css_extra)]
         with fonts.catching_missing_glyphs() as missing:
@@ -134,6 +135,13 @@ def _render_in_worker(job: tuple[str, str]) -> Part:
     """Render one (HTML, extra CSS) job with the worker's engine."""
     assert _ENGINE is not None
     return _ENGINE.render(*job)
+
+
+@functools.lru_cache(maxsize=8)
+def _fetcher(allowed: tuple[Path, ...], notes: Path | None) -> Any:
+    """One fetcher a process for these folders, shared by the stylesheet and every
+    render: it holds nothing of a document, and making one resolves every folder."""
+    return make_fetcher(list(allowed), notes)
 
 
 NOTES_URL = "exporter-notes:///"
