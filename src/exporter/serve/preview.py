@@ -110,11 +110,10 @@ class Preview:
             old = self.notes.get(note.path)
             views[note.path] = old if old is not None and old.key == key else self.view(note)
         with self.guard:
-            changed = [p for p, v in views.items() if self.notes.get(p) is not v]
-            changed += [p for p in self.notes if p not in views and p not in problems]
-            for path in list(self.notes):
-                if path not in views and path not in problems:
-                    del self.notes[path]
+            gone = [p for p in self.notes if p not in views and p not in problems]
+            changed = [p for p, v in views.items() if self.notes.get(p) is not v] + gone
+            for path in gone:
+                del self.notes[path]
             self.notes.update(views)
             new_problems = {p: tuple(ds) for p, ds in problems.items()}
             changed += [
