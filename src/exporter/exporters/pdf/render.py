@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from . import fonts, subset
+from . import fonts, leaders, subset
 
 PAPER = {"a4": ("210mm", "297mm"), "letter": ("8.5in", "11in")}
 EPOCH = 1_700_000_000
@@ -74,6 +74,7 @@ class Engine:
         import weasyprint
 
         subset.install()
+        leaders.install()
         fc = _font_configuration()
         fetcher = _fetcher(self.allowed, self.notes)
         base = self.styles.resolve().as_uri() + "/"
