@@ -163,3 +163,36 @@ def test_the_sheet_is_the_same_whichever_worker_rendered_which_note(tmp_path):
     assert set(before) < set(snapshot(half / ".cache" / "sheets"))  # parts were reused
 
     assert serial == parallel == mixed
+
+
+BURN = """
+import time
+from exporter import workers
+
+def burn(seconds):
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+    return seconds
+
+if __name__ == "__main__":
+    with workers.Pool(2, workers.start_method()) as pool:
+        print(sum(pool.map(burn, [0.6, 0.6])))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the fork server is Linux's")
+def test_the_workers_cpu_time_is_counted_to_the_build(tmp_path):
+    """The fork server is waited for at exit, and with it the workers it reaped: their
+    CPU time reaches whoever waits for the build (`time`, the benchmark)."""
+    import resource
+
+    script = tmp_path / "burn.py"
+    script.write_text(BURN, encoding="utf-8")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "1.2"
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    assert cpu >= 1.1  # reading the CPU clock is a system call: count both
