@@ -103,7 +103,7 @@ def _stop_fork_server() -> None:
     the benchmark then counted a sheet build's render workers as nothing."""
     from multiprocessing import forkserver
 
-    server = forkserver._forkserver
+    server: Any = forkserver._forkserver  # its pid and `_stop` are private: no stubs
     if server._forkserver_pid is not None and server._forkserver_pid != os.getpid():
         with contextlib.suppress(OSError, ChildProcessError):
             server._stop()
