@@ -251,7 +251,7 @@ class Renderer:
         guess = self.cached(guess_key) if guess_html else None
         fresh = guess is None and bool(guess_html)
         if fresh:
-            guess = self.engine.render(guess_html, GUESS_CSS)
+            guess = self.engine.render(guess_html, GUESS_CSS, drawn=False)
         for i, job, part in zip(todo, jobs, later(), strict=True):
             found[i] = part
             memo = memos[i]
