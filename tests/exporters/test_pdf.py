@@ -272,6 +272,26 @@ def test_parallel_and_serial_renders_are_byte_identical(tmp_path):
     assert len([k for k in one if k.startswith("sheets/")]) == PARALLEL_FROM + 1
 
 
+def test_running_heads_in_runs_number_every_page_of_the_whole(tmp_path, monkeypatch):
+    """Running heads render in runs of pages (`OVERLAY_RUN`, three pages here): each page
+    is numbered in the whole sheet, and the runs give the same bytes on one core or two."""
+    from bench.corpus import write_corpus
+    from exporter.exporters.pdf import renderer
+
+    monkeypatch.setattr(renderer, "OVERLAY_RUN", 3)
+    notes = write_corpus(tmp_path / "notes", renderer.PARALLEL_FROM + 1, 6)
+    for workers in (1, 2):
+        result = run_build(notes, tmp_path / f"w{workers}", formats=("pdf",), workers=workers)
+        assert result.ok, [d.format() for d in result.diagnostics]
+    sheet = tmp_path / "w2" / "notes.pdf"
+    assert sheet.read_bytes() == (tmp_path / "w1" / "notes.pdf").read_bytes()
+    pages = pages_text(sheet)
+    assert len(pages) > 2 * 3
+    numbered = [i for i, text in enumerate(pages, 1) if f"page {i} of {len(pages)}" in text]
+    assert numbered == list(range(numbered[0], len(pages) + 1))  # every page after the front
+    assert numbered[0] <= 3
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="needs poppler-utils")
 def test_a_stamp_draws_its_page_exactly_and_leaves_the_page_below_alone(kinds_build, tmp_path):

@@ -13,7 +13,7 @@ fetch anything else.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ...config import BuildConfig
@@ -105,9 +105,15 @@ class PdfExporter:
             parts, guess = renderer.sheet_parts(deck, False, progress)
             for note, part in zip(deck.notes, parts, strict=True):
                 missing[note.path] = part.missing
+            sheets: Callable[[], list[bytes]] | None = None
+
+            def note_sheets() -> None:
+                nonlocal sheets
+                sheets = single_notes(renderer, deck.notes, parts)
+
             # A `--tag` build writes no note sheets: they are of whole notes.
-            sheets = None if config.tags else single_notes(renderer, deck.notes, parts)
-            pdf = assemble(renderer, deck, parts, False, guess)
+            meanwhile = None if config.tags else note_sheets
+            pdf = assemble(renderer, deck, parts, False, guess, meanwhile)
             paths[config.out / f"{config.name}.pdf"].write_bytes(pdf)
             if config.self_test:
                 quiz, guess = renderer.sheet_parts(deck, True, progress)

@@ -120,9 +120,14 @@ def assemble(
     parts: list[Part],
     self_test: bool,
     front_guess: int | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> bytes:
     """Cover and contents (several notes only), the notes, then the answer key (self-test)
-    or the tag index (when it has anything to say); stamped, linked and merged."""
+    or the tag index (when it has anything to say); stamped, linked and merged.
+
+    `meanwhile` is handed to the workers' queue once the contents is: work the sheet does
+    not wait for (the note sheets' heads), which the workers take up while this process
+    draws the tag index, ahead of the running heads that must wait for the index."""
     from .page import sheet_title
 
     date = sheet_date(deck.facts)
@@ -145,10 +150,13 @@ def assemble(
             if several
             else None
         )
+        if meanwhile is not None:
+            meanwhile()
+            meanwhile = None
         tails, tail_name, below, running, page = lay_out(
             renderer, deck, parts, self_test, front_pages, date
         )
-        overlay_later = renderer.parts_later([renderer.overlay_job(running)], ["overlay"])
+        overlay_later = renderer.overlay_later(running)
         front = later() if later else None
         if front is None or front.pages == front_pages:
             break
@@ -157,14 +165,14 @@ def assemble(
         tails, tail_name, below, running, page = lay_out(
             renderer, deck, parts, self_test, front_pages, date
         )
-        overlay_later = renderer.parts_later([renderer.overlay_job(running)], ["overlay"])
+        overlay_later = renderer.overlay_later(running)
     starts = list(itertools.accumulate([front_pages, *(p.pages for p in parts)]))[:-1]
-    (overlay,) = overlay_later()
+    overlays = overlay_later()
 
     sheet = Sheet()
     for part in [p for p in (front, *parts, *(tails if below is None else ())) if p is not None]:
         sheet.append(part.pdf)
-    stamps = sheet.open(overlay.pdf).pages
+    stamps = [page for overlay in overlays for page in sheet.open(overlay.pdf).pages]
     for i, entry in enumerate(running):
         if entry["stamp"]:
             sheet.stamp(i, stamps[i])
