@@ -44,6 +44,8 @@ def install() -> None:
     from weasyprint import draw
     from weasyprint.layout import inline
 
+    if not (hasattr(inline, "handle_leader") and hasattr(draw, "draw_text")):
+        return  # a WeasyPrint laid out otherwise: its own leaders, at their own cost
     _ORIGINAL["handle_leader"] = inline.handle_leader
     _ORIGINAL["draw_text"] = draw.draw_text
     inline.handle_leader = handle_leader
@@ -94,11 +96,17 @@ def draw_text(
     if copies is None:
         draw(stream, textbox, offset_x, text_overflow, block_ellipsis)
         return
-    first = copies[0]
+    # As WeasyPrint draws the leader's children: only the last one is given the line's
+    # ellipsis, which changes its drawing; the others are drawn alike.
+    first, last = copies[0], copies[-1]
     recorder = Recorder(stream, first.position_x)
-    draw(recorder, first, offset_x, text_overflow, block_ellipsis)
-    for box in copies[1:]:
+    draw(recorder, first, offset_x, text_overflow, "none")
+    for box in copies[1:-1]:
         recorder.replay(box.position_x)
+    if block_ellipsis == "none":
+        recorder.replay(last.position_x)
+    else:
+        draw(stream, last, offset_x, text_overflow, block_ellipsis)
 
 
 class Recorder:
