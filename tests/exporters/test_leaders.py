@@ -58,6 +58,7 @@ def engine(tmp_path):
     return Engine(styles, tmp_path / "cache", css, (styles, *fonts.folders(styles)))
 
 
+@pytest.mark.slow
 def test_merged_leaders_give_weasyprints_own_bytes(engine, monkeypatch):
     html = contents_html()
     with engine.session():
@@ -71,6 +72,7 @@ def test_merged_leaders_give_weasyprints_own_bytes(engine, monkeypatch):
     assert ours.pdf == theirs.pdf
 
 
+@pytest.mark.slow
 def test_each_line_draws_its_copies_from_one_box(engine):
     """The render lays the copies out as one box a line, which carries them all."""
     import weasyprint

@@ -272,6 +272,7 @@ def test_parallel_and_serial_renders_are_byte_identical(tmp_path):
     assert len([k for k in one if k.startswith("sheets/")]) == PARALLEL_FROM + 1
 
 
+@pytest.mark.slow
 def test_running_heads_in_runs_number_every_page_of_the_whole(tmp_path, monkeypatch):
     """Running heads render in runs of pages (`OVERLAY_RUN`, three pages here): each page
     is numbered in the whole sheet, and the runs give the same bytes on one core or two."""
