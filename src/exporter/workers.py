@@ -101,6 +101,8 @@ def _stop_fork_server() -> None:
     """Ask this process's fork server to end, and wait for it. Left to end by itself it
     is never waited for, and neither is the CPU time of the workers it reaped: `time` or
     the benchmark then counted a sheet build's render workers as nothing."""
+    if not sys.platform.startswith("linux"):
+        return  # no fork server: workers are spawned, and waited for, by this process
     from multiprocessing import forkserver
 
     server: Any = forkserver._forkserver  # its pid and `_stop` are private: no stubs

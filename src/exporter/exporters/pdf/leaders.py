@@ -9,12 +9,12 @@ which was two thirds of the contents' render and most of the tag index's (issue 
 
 `install()` wraps two WeasyPrint functions and changes neither's rule:
 - `handle_leader` still chooses which copies to keep and where; the line then holds one
-  box in their place, which carries them (`Merged.copies`);
+  box in their place, which carries them (its `leader_copies`);
 - `draw_text` draws the first copy as WeasyPrint does, recording what it asks of the
   PDF stream, and asks the same of the stream for each other copy, with that copy's
   place in the text matrix. The stream receives the calls WeasyPrint's own drawing makes,
   in the same order, so the content stream is byte for byte the same
-  (`tests/exporters/pdf/test_leaders.py`).
+  (`tests/exporters/test_leaders.py`).
 """
 
 from __future__ import annotations

@@ -72,7 +72,7 @@ class Engine:
 
     def render(self, html: str, css_extra: str = "", drawn: bool = True) -> Part:
         """`html` laid out and drawn; with `drawn` False, laid out only, for its pages
-        and anchors (the PDF is empty): drawing was a sixth of a draft contents' time."""
+        and anchors (the PDF is empty): drawing was a third of a draft contents' time."""
         import weasyprint
 
         subset.install()
