@@ -715,3 +715,40 @@ def test_a_long_run_of_tag_chips_wraps_inside_the_column(tmp_path):
     assert set(tags) <= set(words)
     assert all(words[t][0] <= right + 0.5 for t in tags), [(t, words[t]) for t in tags]
     assert len({words[t][1] for t in tags}) >= 3  # on several lines
+
+
+@pytest.mark.slow
+def test_a_one_note_reword_renders_that_note_only(tmp_path, monkeypatch):
+    """The contents, the tag index and the running heads of a reword that moves no page
+    are found in the store; the contents by what it is drawn from, without its HTML."""
+    from exporter.exporters.pdf import renderer
+    from exporter.exporters.pdf.render import Engine
+    from exporter.pipeline import build
+
+    shutil.copytree(FIXTURES / "everyday", tmp_path / "notes")
+    config = BuildConfig(
+        notes=tmp_path / "notes", out=tmp_path / "dist", formats=("pdf",), workers=1
+    )
+    assert build(config).ok
+    rendered: list[str] = []
+    real = Engine.render
+
+    def counting(self, html, css_extra="", drawn=True):
+        rendered.append(html)
+        return real(self, html, css_extra, drawn)
+
+    written: list[dict] = []
+    front_from = renderer.Renderer.front_from
+
+    def writing(self, fields):
+        written.append(fields)
+        return front_from(self, fields)
+
+    monkeypatch.setattr(Engine, "render", counting)
+    monkeypatch.setattr(renderer.Renderer, "front_from", writing)
+    note = next((tmp_path / "notes").rglob("*.md"))
+    text = note.read_text(encoding="utf-8")
+    note.write_text(text.replace(" :: ", " :: reworded ", 1), encoding="utf-8")
+    assert build(config).ok
+    assert len(rendered) == 1 and "reworded" in rendered[0]
+    assert written == []

@@ -56,6 +56,7 @@ OVERLAY_RUN = 100
 # Answers in one run of the answer key (`Renderer.answer_key`): some ten pages.
 KEY_RUN = 400
 AREA = "sheets"
+FRONT = "front.html.j2"
 # The expected contents is drawn only to count its pages, so without its dotted leaders:
 # they are two thirds of its time (10 of 15 s for 775 entries) and take no line of their
 # own. A count they would have changed is caught by drawing the contents again.
@@ -249,12 +250,14 @@ class Renderer:
         if sum(not self.is_cached(job) for job in jobs) >= PARALLEL_FROM:
             self.pool.start()
         later = self.parts_later(jobs, names, progress)
-        guess_html = self.guess_html(deck, self_test) if len(deck.notes) > 1 else ""
-        guess_key = self.key(guess_html, GUESS_CSS)
-        guess = self.cached(guess_key) if guess_html else None
-        fresh = guess is None and bool(guess_html)
-        if fresh:
-            guess = self.engine.render(guess_html, GUESS_CSS, drawn=False)
+        # Found by what the draft is drawn from: writing its HTML to find its key took a
+        # tenth of a second a save under `watch`, for a contents of 1,100 lines.
+        guess_fields = self.guess_fields(deck, self_test) if len(deck.notes) > 1 else None
+        guess_key = self.fields_key(FRONT, guess_fields, GUESS_CSS) if guess_fields else ""
+        guess = self.cached(guess_key) if guess_fields else None
+        fresh = guess is None and guess_fields is not None
+        if fresh and guess_fields is not None:
+            guess = self.engine.render(self.front_from(guess_fields), GUESS_CSS, drawn=False)
         for i, job, part in zip(todo, jobs, later(), strict=True):
             found[i] = part
             memo = memos[i]
@@ -297,11 +300,16 @@ class Renderer:
         return self.parts_later(jobs, names, progress)()
 
     def parts_later(
-        self, jobs: list[tuple[str, str]], names: list[str], progress: Progress | None = None
+        self,
+        jobs: list[tuple[str, str]],
+        names: list[str],
+        progress: Progress | None = None,
+        keys: list[str] | None = None,
     ) -> Callable[[], list[Part]]:
         """`parts`, started now and collected by the returned call: with several to
-        render, the workers render them while this process goes on with other work."""
-        keys = [self.key(*job) for job in jobs]
+        render, the workers render them while this process goes on with other work.
+        `keys` name the renders in the store when they are not named by their HTML."""
+        keys = keys or [self.key(*job) for job in jobs]
         parts: list[Part | None] = [self.cached(key) for key in keys]
         todo = [i for i, part in enumerate(parts) if part is None]
         # Once the workers are up, even one render is worth handing out.
@@ -365,32 +373,54 @@ class Renderer:
     def front_html(
         self, deck: Deck, contents: list[dict[str, Any]], date: str, self_test: bool
     ) -> str:
+        return self.front_from(self.front_fields(deck, contents, date, self_test))
+
+    def front_from(self, fields: dict[str, Any]) -> str:
+        return self.env.get_template(FRONT).render(**fields)
+
+    def front_fields(
+        self, deck: Deck, contents: list[dict[str, Any]], date: str, self_test: bool
+    ) -> dict[str, Any]:
+        """Everything the cover and contents are drawn from, besides the templates."""
         notes = len(deck.notes)
         counts = (
             f"{notes} note{'s' if notes != 1 else ''} · "
             + (f"{len(deck.facts)} questions" if self_test else f"{len(deck.facts)} facts · ")
             + ("" if self_test else f"{deck.card_count} cards")
         )
-        return self.env.get_template("front.html.j2").render(
-            title=sheet_title(deck, self.config, self_test),
-            heading=deck.notes[0].title if notes == 1 else self.config.root_deck,
-            kicker=self.kicker(self_test),
-            counts=counts,
-            date=date,
-            contents=contents,
-            body_class="front",
-            self_test=self_test,
-            tags=", ".join(f"#{t.lstrip('#')}" for t in self.config.tags),
-        )
+        return {
+            "title": sheet_title(deck, self.config, self_test),
+            "heading": deck.notes[0].title if notes == 1 else self.config.root_deck,
+            "kicker": self.kicker(self_test),
+            "counts": counts,
+            "date": date,
+            "contents": contents,
+            "body_class": "front",
+            "self_test": self_test,
+            "tags": ", ".join(f"#{t.lstrip('#')}" for t in self.config.tags),
+        }
+
+    def fields_key(self, template: str, fields: dict[str, Any], css_extra: str = "") -> str:
+        """The key of a render of `template` with `fields`, without writing its HTML: the
+        templates are part of `key_base`, and a template draws only what it is given."""
+        made_of = json.dumps([template, fields], sort_keys=True, ensure_ascii=False)
+        return self.key(f"fields|{made_of}", css_extra)
 
     def front_later(
         self, deck: Deck, contents: list[dict[str, Any]], date: str, self_test: bool = False
     ) -> Callable[[], Part]:
-        """`front`, rendered by a worker when there are workers, collected by the call."""
-        later = self.parts_later([(self.front_html(deck, contents, date, self_test), "")], [""])
+        """`front`, rendered by a worker when there are workers, collected by the call.
+        Kept by what it is drawn from: a contents already drawn is found without writing
+        its HTML."""
+        fields = self.front_fields(deck, contents, date, self_test)
+        key = self.fields_key(FRONT, fields)
+        kept = self.cached(key)
+        if kept is not None:
+            return lambda: kept
+        later = self.parts_later([(self.front_from(fields), "")], [""], keys=[key])
         return lambda: later()[0]
 
-    def guess_html(self, deck: Deck, self_test: bool) -> str:
+    def guess_fields(self, deck: Deck, self_test: bool) -> dict[str, Any]:
         """The cover and contents as expected, to know how many pages they will take:
         every note and H2 section the contents may list, each with a three-digit page
         number. The final contents is checked against it (`assembly.assemble`)."""
@@ -404,7 +434,7 @@ class Renderer:
                 for i in sorted(kept)
                 if note.sections[i].level == 2
             ]
-        return self.front_html(deck, contents, sheet_date(deck.facts), self_test)
+        return self.front_fields(deck, contents, sheet_date(deck.facts), self_test)
 
     def answer_key(self, deck: Deck, progress: Progress | None = None) -> list[Part]:
         """The self-test's answer key, from a new page, numbered as the questions. It is
