@@ -238,7 +238,7 @@ class Renderer:
     ) -> tuple[list[Part], int | None]:
         """The note parts of a sheet, and (for several notes) how many pages its cover
         and contents are expected to take. That needs only the titles, so this process
-        finds it (`guess_html`) while the workers render the notes."""
+        finds it (`guess_fields`) while the workers render the notes."""
         memos = [self.note_key(note, self_test) for note in deck.notes]
         found: list[Part | None] = []
         for key in memos:
