@@ -252,12 +252,15 @@ class Renderer:
         later = self.parts_later(jobs, names, progress)
         # Found by what the draft is drawn from: writing its HTML to find its key took a
         # tenth of a second a save under `watch`, for a contents of 1,100 lines.
-        guess_fields = self.guess_fields(deck, self_test) if len(deck.notes) > 1 else None
-        guess_key = self.fields_key(FRONT, guess_fields, GUESS_CSS) if guess_fields else ""
-        guess = self.cached(guess_key) if guess_fields else None
-        fresh = guess is None and guess_fields is not None
-        if fresh and guess_fields is not None:
-            guess = self.engine.render(self.front_from(guess_fields), GUESS_CSS, drawn=False)
+        guess: Part | None = None
+        guess_key, fresh = "", False
+        if len(deck.notes) > 1:
+            fields = self.guess_fields(deck, self_test)
+            guess_key = self.fields_key(FRONT, fields, GUESS_CSS)
+            guess = self.cached(guess_key)
+            if guess is None:
+                guess = self.engine.render(self.front_from(fields), GUESS_CSS, drawn=False)
+                fresh = True
         for i, job, part in zip(todo, jobs, later(), strict=True):
             found[i] = part
             memo = memos[i]
@@ -368,12 +371,7 @@ class Renderer:
         self, deck: Deck, contents: list[dict[str, Any]], date: str, self_test: bool = False
     ) -> Part:
         """The cover and contents of a sheet of several notes."""
-        return self.render(self.front_html(deck, contents, date, self_test))
-
-    def front_html(
-        self, deck: Deck, contents: list[dict[str, Any]], date: str, self_test: bool
-    ) -> str:
-        return self.front_from(self.front_fields(deck, contents, date, self_test))
+        return self.front_later(deck, contents, date, self_test)()
 
     def front_from(self, fields: dict[str, Any]) -> str:
         return self.env.get_template(FRONT).render(**fields)
