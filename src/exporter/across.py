@@ -12,19 +12,20 @@ import unicodedata
 from pathlib import Path
 
 from .diagnostics import Diagnostic, error, warning
+from .kept import summary_of
 from .model import Deck, Fact, Note
 from .sources import display_path
 from .store import Store, of_note
 
 
 def check(deck: Deck, root: Path, store: Store | None = None) -> list[Diagnostic]:
-    """Every problem across notes. With a `store`, what each note brings to the checks
-    (its facts' keys, its names) is kept with the note, so a warm process looks again
-    only at the notes that changed."""
+    """Every problem across notes. Each note brings its summary (`kept.Summary`: its
+    facts' keys, anchors and names), so an unchanged note is not read for them; with a
+    `store` a warm process makes it once per note."""
     shown = {note.path: display_path(root / note.path) for note in deck.notes}
     names: set[str] = set()
     for note in deck.notes:
-        names |= of_note(store, "names", note, names_of)
+        names.update(of_note(store, "summary", note, summary_of).names)
     return [
         *repeats(deck, shown, store),
         *case_twins(deck, shown, names),
@@ -32,22 +33,35 @@ def check(deck: Deck, root: Path, store: Store | None = None) -> list[Diagnostic
     ]
 
 
-def names_of(note: Note) -> frozenset[str]:
-    """The decks and tags a note's facts use."""
-    return frozenset(name for f in note.facts for name in (f.deck, *f.tags))
-
-
-def fact_keys(note: Note) -> tuple[tuple[tuple[str, str], Fact], ...]:
-    return tuple(((f.plain_question, f.plain_answer), f) for f in note.facts)
+def repeated(notes: tuple[Note, ...], store: Store | None = None) -> list[Note]:
+    """The notes holding a fact key or an `^id` that is somewhere else too (or twice in
+    them), by their summaries. Keys are hashes: two facts that only share one are
+    compared in full by `repeats`, which finds nothing for them."""
+    first_key: dict[str, int] = {}
+    first_anchor: dict[str, int] = {}
+    found: set[int] = set()
+    for i, note in enumerate(notes):
+        summary = of_note(store, "summary", note, summary_of)
+        for seen, values in ((first_key, summary.keys), (first_anchor, summary.anchors)):
+            if len(set(values)) != len(values):
+                found.add(i)
+            for value in values:
+                j = seen.setdefault(value, i)
+                if j != i:
+                    found.update((i, j))
+    return [note for i, note in enumerate(notes) if i in found]
 
 
 def repeats(deck: Deck, shown: dict[str, str], store: Store | None = None) -> list[Diagnostic]:
-    """An error at an `^id` used twice; a warning at a fact written twice."""
+    """An error at an `^id` used twice; a warning at a fact written twice. Only the
+    notes that share a key or an `^id` (`repeated`) are read fact by fact: a fact no
+    other shares adds nothing here."""
     out: list[Diagnostic] = []
     seen_anchor: dict[str, str] = {}
     seen_fact: dict[tuple[str, str], Fact] = {}
-    for note in deck.notes:
-        for key, fact in of_note(store, "fact keys", note, fact_keys):
+    for note in repeated(deck.notes, store):
+        for fact in note.facts:
+            key = (fact.plain_question, fact.plain_answer)
             first = seen_fact.setdefault(key, fact)
             if first is fact and not fact.anchor:
                 continue  # the common case, decided without formatting a place

@@ -225,6 +225,8 @@ class ParsedNotes:
         self.digests = store.digests
         # Each note read without a problem this build → its key (`pipeline.load`).
         self.clean: dict[str, str] = {}
+        # Each note read this build (by key) → its images as its parse found them.
+        self.stats: dict[str, dict[str, Any]] = {}
         code = f"{code_digest(*PARSE_CODE)}|{library_versions(*PARSE_LIBRARIES)}"
         self.salt = hashlib.sha256(
             f"{code}|{config.root_deck}|{config.notes.resolve()}".encode()
@@ -238,14 +240,30 @@ class ParsedNotes:
         if found is None:
             return None
         note, media = found
-        if any(_stat(Path(p)) != stat for p, stat in media.items()):
+        if not media_unchanged(media):
             return None
+        self.stats[key] = media
         return note
+
+    def has(self, key: str) -> bool:
+        """Whether the note's parse is kept, without reading it (`kept.KeptNote`): its
+        time is refreshed as if it were read, so pruning keeps it."""
+        name = f"{key}.pickle"
+        if not self.area.exists(name):
+            return False
+        self.area.touch(name)
+        return True
 
     def put(self, key: str, entry: bytes, decoded: tuple[Any, Any]) -> None:
         """Stage a note's `entry` (`note_entry`) and what it decodes to; written when
         the build has succeeded."""
         self.area.put(f"{key}.pickle", entry, decoded)
+        self.stats[key] = decoded[1]
+
+
+def media_unchanged(stats: Mapping[str, Any]) -> bool:
+    """Whether each image is as a note's parse found it (`note_entry`)."""
+    return all(_stat(Path(p)) == stat for p, stat in stats.items())
 
 
 def note_entry(note: Any) -> bytes:

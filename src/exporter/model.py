@@ -219,6 +219,10 @@ class Note:
     def card_count(self) -> int:
         return sum(f.card_count for f in self.facts)
 
+    @property
+    def fact_count(self) -> int:
+        return len(self.facts)
+
 
 @dataclass(frozen=True)
 class Deck:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cache, exporters, manifest, publish, resolved
+from . import cache, exporters, kept, manifest, publish, resolved
 from . import workers as workers_
 from .config import BuildConfig
 from .diagnostics import Diagnostic, Severity, error, has_errors, sort_unique, warning
@@ -49,7 +49,7 @@ CARD_COUNT = operator.attrgetter("card_count")
 def counts_of(deck: Deck, store: Store | None = None) -> tuple[int, int, int]:
     """Notes, facts and cards; with a `store`, each note's count of cards is kept."""
     cards = sum(of_note(store, "cards", n, CARD_COUNT) for n in deck.notes)
-    return len(deck.notes), sum(len(n.facts) for n in deck.notes), cards
+    return len(deck.notes), sum(n.fact_count for n in deck.notes), cards
 
 
 def no_match(deck: Deck, config: BuildConfig) -> Diagnostic:
@@ -86,12 +86,24 @@ def build(
     running. A dry run takes no lock: it writes nothing."""
     try:
         if config.dry_run:
-            return _build(config, progress, now)
+            return _build_once(config, progress, now)
         with publish.exclusive([config.lock_path.parent, config.out], on_wait):
             publish.recover(config.out, config.lock_path)
-            return _build(config, progress, now)
+            return _build_once(config, progress, now)
     except workers_.WorkerDied as exc:
         return BuildResult(None, (worker_died(config, exc),), ok=False)
+
+
+def _build_once(
+    config: BuildConfig, progress: Progress | None, now: Callable[[], int]
+) -> BuildResult:
+    """A build that reads unchanged notes only when asked (`kept`); if one of them
+    cannot be read after all, the same build again, reading them at once (a note whose
+    parse is lost is then parsed again). Nothing is kept from the first try."""
+    try:
+        return _build(config, progress, now)
+    except kept.Lost:
+        return _build(config, progress, now, lazily=False)
 
 
 class Stop(Exception):
@@ -119,7 +131,12 @@ class Plan:
         return {k: v for e in self.chosen for k, v in e.signatures(self.config).items()}
 
 
-def _build(config: BuildConfig, progress: Progress | None, now: Callable[[], int]) -> BuildResult:
+def _build(
+    config: BuildConfig,
+    progress: Progress | None,
+    now: Callable[[], int],
+    lazily: bool = True,
+) -> BuildResult:
     """The stages in order; any of them may end the build with its result (`Stop`)."""
     store = open_store(config.out)
     store.discard()
@@ -129,7 +146,7 @@ def _build(config: BuildConfig, progress: Progress | None, now: Callable[[], int
         plan = planned(config, store)
         up_to_date(plan)
         parsed = cache.ParsedNotes(config, store)
-        snapshot = resolved.open_snapshot(config, store, plan.lock.digest)
+        snapshot = resolved.open_snapshot(config, store, plan.lock.digest, lazily)
         examined = examined_or_stop(plan, progress, parsed, snapshot)
         resolution = resolve(plan, examined, snapshot, now)
         subset = selected(plan, resolution, examined.diagnostics)
@@ -290,7 +307,7 @@ def remembered(
     was built. Failing here costs the next build time, not this one's outputs."""
     config = plan.config
     try:
-        resolved.save(config, plan.store, resolution, parsed.clean, lock.digest)
+        resolved.save(config, plan.store, resolution, parsed, lock.digest)
         plan.store.commit()
         stale = remember(plan, outputs, diags, counts, advice, lock)
     except OSError as exc:

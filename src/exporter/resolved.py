@@ -28,16 +28,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import identity
-from .cache import PARSE_CODE, ParsedNotes, code_digest
+from .cache import PARSE_CODE, ParsedNotes, code_digest, media_unchanged
 from .config import BuildConfig
 from .identity import Change, Lock, LockEntry, Report, compose, entry_line
-from .model import Cloze, Deck, Fact, Note
+from .kept import KeptNote, Lost, Summary, summarise, with_identity
+from .model import Deck, Note
 from .store import Area, Store
 
-VERSION = 5
+VERSION = 6
 AREA = "resolved"
 # The code a kept piece is made by: the parse and the matching.
-CODE = (*PARSE_CODE, "identity.py", "resolved.py")
+CODE = (*PARSE_CODE, "identity.py", "resolved.py", "kept.py")
 INDEX = "index.json"
 
 
@@ -49,8 +50,10 @@ class Piece:
 
     note: Note
     lines: tuple[str, ...]
-    # The snapshot file it was kept from, if it was: nothing to write again.
+    # The snapshot file it was kept from, if it was, and its record in the index:
+    # nothing to write again.
     file: str = ""
+    record: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def entries(self) -> tuple[LockEntry, ...]:
@@ -157,6 +160,9 @@ class Snapshot:
     stamps: dict[str, tuple[str, int]]
     lock_id: str
     kept: dict[str, Piece] = field(default_factory=dict)
+    # Whether kept notes are read only when asked (`kept.KeptNote`); else at once, so a
+    # parse lost from the cache is parsed again instead (after `kept.Lost`).
+    lazily: bool = True
 
     @property
     def area(self) -> Area:
@@ -164,37 +170,38 @@ class Snapshot:
 
     def note(self, path: str, key: str, parsed: ParsedNotes) -> Note | None:
         """The resolved note at `path` if its bytes are unchanged (`key`, the parse key),
-        it embeds no other note, and it was read without a problem last time: its parse
-        from `parsed` with the identities the snapshot kept. Its piece is then kept."""
+        it embeds no other note, and it was read without a problem last time: a
+        `KeptNote`, read from `parsed` with the identities the snapshot kept when first
+        asked. Its piece is then kept."""
         record = self.notes.get(path)
         if record is None or record["key"] != key or record["twins"]:
             return None
-        kept = self._read(record)
-        if kept is None:
+        found = self._read(record)
+        if found is None:
+            return None
+        summary, lines = found
+        # A note that embeds others is matched again each build: what it shows may have
+        # changed with the other notes (`embeds.expand`), its bytes not.
+        if summary.embeds or not parsed.has(key) or not media_unchanged(summary.stats):
             return None
 
-        def make() -> Note | None:
-            note = parsed.get(key)
-            # A note that embeds others is matched again each build: what it shows may
-            # have changed with the other notes (`embeds.expand`), its bytes not.
-            if note is None or note.embeds or len(note.facts) != len(kept["ids"]):
-                return None
-            facts = tuple(
-                with_identity(fact, *ids)
-                for fact, ids in zip(note.facts, kept["ids"], strict=True)
-            )
-            return dataclasses.replace(note, facts=facts)
+        def make() -> Note:
+            return KeptNote.of(path, summary, reader(parsed, key, summary))
 
         # The piece's file is named by the note's key and identities: it names the note.
-        # Asking `parsed` again checks the note's images are still as they were.
         note = self.store.memo((AREA, record["file"]), make)
-        if note is None or parsed.get(key) is None:
+        if note is None:
             return None
-        self.kept[path] = Piece(note, tuple(kept["lines"]), record["file"])
+        if not self.lazily:
+            try:
+                note.facts  # noqa: B018  read now, while a lost parse can still be made
+            except Lost:
+                return None
+        self.kept[path] = Piece(note, lines, record["file"], record)
         return note
 
-    def _read(self, record: dict[str, Any]) -> dict[str, Any] | None:
-        """A piece's file (`write_piece`): the identities, then the lock lines."""
+    def _read(self, record: dict[str, Any]) -> tuple[Summary, tuple[str, ...]] | None:
+        """A piece's file (`write_piece`): the note's summary and its lock lines."""
         return self.area.get(record["file"], decode_piece)
 
     def resolve(
@@ -210,7 +217,7 @@ class Snapshot:
             old = self._read(record)
             if old is None:
                 raise PieceMissing(path)
-            pool.extend(entries_of(old["lines"]))
+            pool.extend(entries_of(old[1]))
         pool.extend(self.removed)
         taken = itertools.chain.from_iterable(r["guids"].split() for r in self.notes.values())
         sub, sub_lock, sub_report = identity.resolve(
@@ -235,8 +242,8 @@ class Snapshot:
         for note in deck.notes:
             kept = self.kept.get(note.path)
             if kept is not None:
+                # Its facts are unchanged: the report leaves them out rather than read them.
                 pieces.append(kept)
-                changes.extend(self.store.of_note("unchanged", kept.note, unchanged))
             else:
                 pieces.append(piece(fresh[note.path], by_path.get(note.path, ())))
                 changes.extend(changes_of.get(note.path, ()))
@@ -264,43 +271,38 @@ class Snapshot:
         )
 
 
-def decode_piece(data: bytes) -> dict[str, Any]:
-    head, *lines = data.decode("utf-8").split("\n")
-    return {"ids": json.loads(head), "lines": lines}
+def decode_piece(data: bytes) -> tuple[Summary, tuple[str, ...]]:
+    ids, summary, *lines = data.decode("utf-8").split("\n")
+    return Summary.loads(ids, summary), tuple(lines)
 
 
-def unchanged(note: Note) -> tuple[Change, ...]:
-    return tuple(Change("unchanged", f, None) for f in note.facts)
-
-
-def write_piece(area: Area, piece: Piece, key: str) -> str:
+def write_piece(area: Area, piece: Piece, key: str, stats: Mapping[str, Any]) -> str:
     """A piece's file, named by what it holds, written once: its facts' identities as
-    one line of JSON, then its lock lines as they stand in the lock (one JSON object a
-    line, never a raw line break): read back without decoding them."""
-    ids = json.dumps([identity_of(f) for f in piece.note.facts], ensure_ascii=False)
-    kept = "\n".join([ids, *piece.lines])
+    one line of JSON, its note's summary as another, then its lock lines as they stand
+    in the lock (one JSON object a line, never a raw line break): read back without
+    decoding them."""
+    summary = summarise(piece.note, stats)
+    kept = "\n".join([summary.ids, summary.dumps(), *piece.lines])
     file = hashlib.sha256(f"{key}|{kept}".encode()).hexdigest()[:32] + ".txt"
     area.put(file, kept.encode("utf-8"))
     return file
 
 
-def identity_of(fact: Fact) -> list[Any]:
-    """What the build gave a fact beyond its parse: GUID, modification time and its
-    deletions' numbers in order."""
-    return [fact.guid, fact.mtime, fact.numbers]
+def reader(parsed: ParsedNotes, key: str, summary: Summary) -> Callable[[], Note]:
+    """How a kept note is read when first asked: its parse, with the identities its
+    piece holds."""
 
-
-def with_identity(fact: Fact, guid: str, mtime: int, ords: list[int]) -> Fact:
-    """The parsed `fact` as the build resolved it (`identity_of`)."""
-    if ords != fact.numbers:
-        numbers = iter(ords)
-        fact = fact.with_text(
-            tuple(
-                dataclasses.replace(s, number=next(numbers)) if isinstance(s, Cloze) else s
-                for s in fact.text
-            )
+    def read() -> Note:
+        note = parsed.get(key)
+        ids = json.loads(summary.ids)
+        if note is None or len(note.facts) != len(ids):
+            raise Lost(key)
+        facts = tuple(
+            with_identity(fact, *each) for fact, each in zip(note.facts, ids, strict=True)
         )
-    return fact.with_identity(guid, mtime)
+        return dataclasses.replace(note, facts=facts)
+
+    return read
 
 
 class PieceMissing(Exception):
@@ -313,10 +315,12 @@ def _salt(config: BuildConfig) -> str:
     ).hexdigest()
 
 
-def open_snapshot(config: BuildConfig, store: Store, lock: str | None) -> Snapshot | None:
+def open_snapshot(
+    config: BuildConfig, store: Store, lock: str | None, lazily: bool = True
+) -> Snapshot | None:
     """The last build's snapshot, if the lock is still the one it wrote and this build
     is of the whole folder with the same code; else None (match in full). `lock`: the
-    lock's digest as this build read it."""
+    lock's digest as this build read it; `lazily`: see `Snapshot.lazily`."""
     if config.scope or config.forget_removed:
         return None
     data = store.area(AREA).read(INDEX)
@@ -328,7 +332,9 @@ def open_snapshot(config: BuildConfig, store: Store, lock: str | None) -> Snapsh
             return None
         removed = tuple(identity.entry_from_json(e, i) for i, e in enumerate(index["removed"]))
         stamps = {k: (h, m) for k, (h, m) in index["stamps"].items()}
-        return Snapshot(store, index["notes"], removed, stamps, str(index["lock_id"]))
+        return Snapshot(
+            store, index["notes"], removed, stamps, str(index["lock_id"]), lazily=lazily
+        )
     except (ValueError, KeyError, TypeError):
         return None
 
@@ -337,23 +343,28 @@ def save(
     config: BuildConfig,
     store: Store,
     resolution: Resolution,
-    keys: Mapping[str, str],
+    parsed: ParsedNotes,
     lock: str | None,
 ) -> None:
     """Stage this build's pieces for the next one, with the lock as it now is. Each
     piece's file is named by its note's bytes and identities, so only changed notes are
     written; the index is written after them (`Area.commit`), so it never names a file
-    that is not there, and the pieces no longer named go after it."""
+    that is not there, and the pieces no longer named go after it. `parsed.clean`: the
+    key of each note read without a problem."""
     if config.scope or not resolution.has_facts:
         return
     area = store.area(AREA)
+    keys = parsed.clean
     notes: dict[str, dict[str, Any]] = {}
     for p in resolution.pieces:
-        file = p.file or write_piece(area, p, keys.get(p.note.path, ""))
+        if p.record:
+            notes[p.note.path] = dict(p.record)  # kept: its note was not read again
+            continue
+        key = keys.get(p.note.path, "")
         questions = [(f.plain_question, f.plain_answer) for f in p.note.facts]
         notes[p.note.path] = {
-            "key": keys.get(p.note.path, ""),
-            "file": file,
+            "key": key,
+            "file": write_piece(area, p, key, parsed.stats.get(key, {})),
             "guids": " ".join(f.guid for f in p.note.facts),
             "twins": len(set(questions)) != len(questions) or p.note.path not in keys,
         }

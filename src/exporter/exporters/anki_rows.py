@@ -16,12 +16,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..cache import PARSE_CODE, code_digest, library_versions
+from ..kept import identities
 from ..model import Note
 from ..store import Store
 
 AREA = "apkg"
 # The code a note's rows are made by: the parse, and the deck's own modules.
-CODE = (*PARSE_CODE, "exporters/anki.py", "exporters/anki_rows.py", "exporters/marks")
+CODE = (
+    *PARSE_CODE,
+    "kept.py",
+    "exporters/anki.py",
+    "exporters/anki_rows.py",
+    "exporters/marks",
+)
 
 
 @dataclass(frozen=True)
@@ -34,7 +41,7 @@ class NoteRows:
 
 
 def key_of(note: Note) -> str:
-    ids = "\x1e".join(f"{f.guid}:{f.mtime}:{f.numbers}" for f in note.facts)
+    ids = identities(note)  # an unchanged note's, without reading it (`kept`)
     media = "\x1e".join(m.name for m in note.media)
     code = f"{code_digest(*CODE)}|{library_versions('genanki')}"
     text = "\x1f".join((code, note.digest, note.path, media, ids))
