@@ -5,6 +5,7 @@ code that made each entry."""
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
 import time
 from pathlib import Path
@@ -66,7 +67,7 @@ def test_a_damaged_entry_is_missing_not_an_error(tmp_path):
     area = store.area("apkg")
     area.put("x.pickle", b"not a pickle")
     store.commit()
-    assert Store(tmp_path).area("apkg").get("x.pickle", anki_rows.decode) is None
+    assert Store(tmp_path).area("apkg").get("x.pickle", pickle.loads) is None
 
 
 def test_memory_is_used_only_while_the_file_is_there(tmp_path):

@@ -54,6 +54,8 @@ class Area:
         # entries to keep when the area is tidied after them (`retain`).
         self.records: dict[str, bytes] = {}
         self.retained: set[str] | None = None
+        # Staged work that is not a file (`on_commit`).
+        self.work: list[Callable[[], None]] = []
         self.memory: dict[str, Any] = {}
         # What this build asked for from memory or put in it (`Store.forget_unused`).
         self.used: set[str] = set()
@@ -121,6 +123,12 @@ class Area:
         what it holds, so it replaces what is there; written after the entries."""
         self.records[name] = data
 
+    def on_commit(self, work: Callable[[], None]) -> None:
+        """Stage work that is not a file, such as one transaction on a database the
+        area holds: run by `commit` after the entries, dropped if the build fails. It
+        raises OSError when it cannot be done."""
+        self.work.append(work)
+
     def retain(self, names: set[str]) -> None:
         """After this build's writes, delete the area's files not in `names`."""
         self.retained = set(names)
@@ -153,6 +161,8 @@ class Area:
                     with contextlib.suppress(OSError):
                         path.unlink()
                         self.memory.pop(path.name, None)
+        for work in self.work:
+            work()
         self.discard()
 
     def discard(self) -> None:
@@ -165,6 +175,7 @@ class Area:
         self.staged.clear()
         self.records.clear()
         self.retained = None
+        self.work.clear()
 
     def prune(self, now: float, keep: float = KEEP_UNUSED) -> int:
         gone = 0

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import operator
 import sqlite3
 import tempfile
 import unicodedata
@@ -37,7 +36,7 @@ from ..model import (
 )
 from ..store import Store
 from . import Output, anki_rows, marks, missing_styles, versions
-from .anki_rows import NoteRows, RowCache
+from .anki_rows import NoteRows, RowCache, insert
 
 EPOCH = 1_700_000_000
 ZIP_DATE = (2020, 1, 1, 0, 0, 0)
@@ -343,9 +342,20 @@ class AnkiExporter:
         import genanki  # here, not at the top: a no-op build never loads it
 
         cache = RowCache(store)
-        every = [cache.rows(note, lambda n: note_rows(n, types)) for note in deck.notes]
+        keys = [cache.key(note) for note in deck.notes]
+        known = cache.known(k for k in keys if k)
+        made: list[tuple[str, NoteRows]] = []
+        uses: list[tuple[tuple[str, str], ...]] = []
+        for note, key in zip(deck.notes, keys, strict=True):
+            if key is not None and key in known:
+                uses.append(known[key])
+            else:
+                rows = note_rows(note, types)
+                made.append((key or "", rows))
+                uses.append(rows.uses)
+        cache.keep(made)
         decks: dict[str, genanki.Deck] = {}
-        for name, kind in dict.fromkeys(use for rows in every for use in rows.uses):
+        for name, kind in dict.fromkeys(use for each in uses for use in each):
             gdeck = decks.get(name)
             if gdeck is None:
                 gdeck = decks[name] = genanki.Deck(stable_int("deck:" + name, 52), name)
@@ -361,11 +371,12 @@ class AnkiExporter:
                 cursor = conn.cursor()
                 # Zipped or thrown away: no journal, no waiting for the disk. The
                 # database's bytes are the same either way.
-                cursor.execute("PRAGMA journal_mode=OFF")
-                cursor.execute("PRAGMA synchronous=OFF")
+                cursor.execute("PRAGMA main.journal_mode=OFF")
+                cursor.execute("PRAGMA main.synchronous=OFF")
+                attached = cache.attach(conn)
                 package.write_to_db(cursor, EPOCH, iter(()))
-                insert(cursor, every)
-                del every
+                kept = [k for k in keys if k is not None and k in known]
+                insert(cursor, kept, (rows for _, rows in made), attached)
                 stamp_note_types(cursor, deck.type_mtimes)
                 conn.commit()
             finally:
@@ -397,29 +408,6 @@ def note_rows(note: Note, types: Mapping[Kind, Any]) -> NoteRows:
             card = (card_id(fact.guid, ordinal), nid, deck_id, ordinal, mtime, -1)
             cards.append((*card, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ""))
     return NoteRows(tuple(notes), tuple(cards), tuple(uses))
-
-
-def insert(cursor: sqlite3.Cursor, every: list[NoteRows]) -> None:
-    """Every note's rows, in one batch a table, in id order with the indexes built
-    after: appending to a B-tree in key order fills its pages once, where ids in hash
-    order split pages all along (half the time, and a smaller file to compress)."""
-    indexes = cursor.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-        "ORDER BY rowid"
-    ).fetchall()
-    for name, _ in indexes:
-        cursor.execute(f'DROP INDEX "{name}"')
-    by_id = operator.itemgetter(0)  # ids are unique: the first field orders the rows
-    cursor.executemany(
-        "INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        sorted((row for rows in every for row in rows.notes), key=by_id),
-    )
-    cursor.executemany(
-        "INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        sorted((row for rows in every for row in rows.cards), key=by_id),
-    )
-    for _, sql in indexes:
-        cursor.execute(sql)
 
 
 def card_ords(fact: Fact) -> tuple[int, ...]:
