@@ -112,3 +112,21 @@ def test_rows_unused_for_two_weeks_go(tmp_path, monkeypatch):
             "SELECT count(*) FROM notes WHERE key NOT IN (SELECT key FROM kept)"
         ).fetchone()
     assert orphans == (0,)
+
+
+def test_a_database_of_another_version_is_made_again_and_old_entries_go(tmp_path, monkeypatch):
+    shutil.copytree(FIXTURES / "everyday", tmp_path / "notes")
+    config = deck_config(tmp_path)
+    assert build(config, now=lambda: T0).ok
+    with sqlite3.connect(database(config)) as conn:
+        conn.execute("PRAGMA user_version = 99")
+    old_entry = database(config).parent / "0123abcd.pickle"  # a note's rows, as once kept
+    old_entry.write_bytes(b"rows of an earlier version")
+    made = counting_rows(monkeypatch)
+    reword(config.notes, 6)
+    assert build(config, now=lambda: T1).ok
+    assert len(made) == len(list(config.notes.rglob("*.md")))
+    with sqlite3.connect(database(config)) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (anki_rows.SCHEMA_VERSION,)
+    assert not old_entry.exists()
+    assert len(kept_keys(config)) == len(made)

@@ -27,6 +27,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..cache import PARSE_CODE, code_digest, library_versions
 from ..kept import identities
@@ -68,17 +69,22 @@ COLUMNS = {
     ),
 }
 # Columns without a type keep each value as it was bound (a text stays text): the
-# package's own columns then convert it as they would have on a direct insert.
+# package's own columns then convert it as they would have on a direct insert. The rows
+# are stored in id order (WITHOUT ROWID, keyed by id and note key), so the package reads
+# them in the order it inserts them, with no sort; several versions of a note may be
+# kept, one key each.
 SCHEMA = [
-    "CREATE TABLE IF NOT EXISTS kept (key TEXT PRIMARY KEY, uses TEXT NOT NULL, "
-    "day INTEGER NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE kept (key TEXT PRIMARY KEY, uses TEXT NOT NULL, day INTEGER NOT NULL) "
+    "WITHOUT ROWID",
     *(
-        f"CREATE TABLE IF NOT EXISTS {table} (key TEXT NOT NULL, {', '.join(columns)})"
+        f"CREATE TABLE {table} (key TEXT NOT NULL, {', '.join(columns)}, "
+        "PRIMARY KEY (id, key)) WITHOUT ROWID"
         for table, columns in COLUMNS.items()
     ),
-    *(f"CREATE INDEX IF NOT EXISTS {t}_in_order ON {t} (id, key)" for t in COLUMNS),
-    *(f"CREATE INDEX IF NOT EXISTS {t}_by_key ON {t} (key)" for t in COLUMNS),
 ]
+# Raised when SCHEMA changes: a database of another version is made again.
+SCHEMA_VERSION = 1
+PAGE_SIZE = 16384
 DAY = 24 * 3600
 
 
@@ -129,6 +135,8 @@ class RowCache:
             return {}
         try:
             with contextlib.closing(sqlite3.connect(self.path)) as conn:
+                if version(conn) != SCHEMA_VERSION:
+                    return {}
                 conn.execute("CREATE TEMP TABLE wanted (key TEXT PRIMARY KEY) WITHOUT ROWID")
                 conn.executemany("INSERT INTO wanted VALUES (?)", ((k,) for k in wanted))
                 found = conn.execute(
@@ -146,6 +154,8 @@ class RowCache:
         rows used this build are then marked used today."""
         self.used.update(k for k, _ in made)
         self.area.on_commit(lambda: self.commit(made))
+        # Nothing else belongs here (a pickle a note, before the database).
+        self.area.retain({DATABASE, f"{DATABASE}-journal"})
 
     def commit(self, made: Sequence[tuple[str, NoteRows]]) -> None:
         try:
@@ -162,37 +172,34 @@ class RowCache:
     def write(self, made: Sequence[tuple[str, NoteRows]]) -> None:
         self.store.make_folder(self.path.parent)
         day = today()
-        with contextlib.closing(sqlite3.connect(self.path)) as conn:
-            conn.execute("PRAGMA synchronous=NORMAL")
-            for sql in SCHEMA:
-                conn.execute(sql)
-            with conn:  # one transaction
-                conn.execute("CREATE TEMP TABLE IF NOT EXISTS used (key TEXT PRIMARY KEY)")
-                conn.executemany("INSERT OR IGNORE INTO used VALUES (?)", ((k,) for k in self.used))
-                conn.execute(
-                    "UPDATE kept SET day = ? WHERE day < ? AND key IN (SELECT key FROM used)",
-                    (day, day),
-                )
-                fresh = [(k, rows) for k, rows in made if k]
-                present = {
-                    k
-                    for (k,) in conn.execute(
-                        "SELECT key FROM kept WHERE key IN (SELECT key FROM used)"
-                    )
-                }
-                fresh = [(k, rows) for k, rows in fresh if k not in present]
+        with contextlib.closing(opened(self.path)) as conn, conn:  # one transaction
+            conn.execute("CREATE TEMP TABLE used (key TEXT PRIMARY KEY) WITHOUT ROWID")
+            conn.executemany("INSERT OR IGNORE INTO used VALUES (?)", ((k,) for k in self.used))
+            conn.execute(
+                "UPDATE kept SET day = ? WHERE day < ? AND key IN (SELECT key FROM used)",
+                (day, day),
+            )
+            present = {
+                k
+                for (k,) in conn.execute("SELECT key FROM kept WHERE key IN (SELECT key FROM used)")
+            }
+            fresh = dict((k, rows) for k, rows in made if k and k not in present)
+            conn.executemany(
+                "INSERT INTO kept VALUES (?, ?, ?)",
+                ((k, json.dumps(rows.uses), day) for k, rows in fresh.items()),
+            )
+            for table, columns in COLUMNS.items():
+                marks = ", ".join("?" * (len(columns) + 1))
                 conn.executemany(
-                    "INSERT OR IGNORE INTO kept VALUES (?, ?, ?)",
-                    ((k, json.dumps(rows.uses), day) for k, rows in fresh),
+                    f"INSERT INTO {table} VALUES ({marks})",
+                    sorted(
+                        ((k, *row) for k, rows in fresh.items() for row in getattr(rows, table)),
+                        key=IN_ORDER,
+                    ),
                 )
-                for table in COLUMNS:
-                    marks = ", ".join("?" * (len(COLUMNS[table]) + 1))
-                    conn.executemany(
-                        f"INSERT INTO {table} VALUES ({marks})",
-                        ((k, *row) for k, rows in fresh for row in getattr(rows, table)),
-                    )
-                stale = day - KEEP_UNUSED // DAY
-                for table in COLUMNS:
+            stale = day - KEEP_UNUSED // DAY
+            if conn.execute("SELECT 1 FROM kept WHERE day < ? LIMIT 1", (stale,)).fetchone():
+                for table in COLUMNS:  # a scan: at most once a day
                     conn.execute(
                         f"DELETE FROM {table} WHERE key IN (SELECT key FROM kept WHERE day < ?)",
                         (stale,),
@@ -209,6 +216,30 @@ class RowCache:
         except sqlite3.Error:
             return False
         return True
+
+
+def version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def opened(path: Path) -> sqlite3.Connection:
+    """The kept rows' database for writing, made anew when it is of another version
+    (or new: version 0)."""
+    conn = sqlite3.connect(path)
+    if version(conn) != SCHEMA_VERSION:
+        conn.close()
+        path.unlink(missing_ok=True)
+        conn = sqlite3.connect(path)
+        conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
+        for sql in SCHEMA:
+            conn.execute(sql)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+# A kept row in the order of the table's key: (id, note key).
+IN_ORDER = operator.itemgetter(1, 0)
 
 
 def insert(
@@ -240,11 +271,13 @@ def insert(
             continue
         cursor.execute(f"CREATE TEMP TABLE made_{table} ({names})")
         cursor.executemany(f"INSERT INTO temp.made_{table} VALUES ({marks})", rows)
+        # Both sides in id order already (the kept rows by their table's key): SQLite
+        # merges them.
         cursor.execute(
-            f"INSERT INTO main.{table} ({names}) SELECT {names} FROM ("
+            f"INSERT INTO main.{table} ({names}) "
             f"SELECT {names} FROM temp.made_{table} UNION ALL "
-            f"SELECT {names} FROM rows.{table} WHERE key IN (SELECT key FROM temp.wanted)"
-            ") ORDER BY id"
+            f"SELECT {names} FROM rows.{table} WHERE key IN (SELECT key FROM temp.wanted) "
+            "ORDER BY id"
         )
         cursor.execute(f"DROP TABLE temp.made_{table}")
     for _, sql in indexes:
