@@ -102,6 +102,27 @@ def test_pruning_deletes_only_what_went_unused(tmp_path):
     assert fresh.prune(["sheets"]) == 0  # and a second look within a day costs nothing
 
 
+def test_an_entry_used_is_refreshed_only_once_a_day_old(tmp_path):
+    """Reading an entry, or using it unread (`keeps`), refreshes a time older than a
+    day, and leaves a newer one alone: a fresh process writes no time for every entry
+    it uses on every build."""
+    store = Store(tmp_path)
+    area = store.area("notes")
+    for name in ("old.pickle", "new.pickle", "unread.pickle"):
+        area.put(name, b"entry")
+    store.commit()
+    two_days_ago, hour_ago = time.time() - 2 * 24 * 3600, time.time() - 3600
+    os.utime(area.folder / "old.pickle", (two_days_ago, two_days_ago))
+    os.utime(area.folder / "new.pickle", (hour_ago, hour_ago))
+    os.utime(area.folder / "unread.pickle", (two_days_ago, two_days_ago))
+    fresh = Store(tmp_path).area("notes")
+    assert fresh.read("old.pickle") == fresh.read("new.pickle") == b"entry"
+    assert fresh.keeps("unread.pickle") and not fresh.keeps("missing.pickle")
+    assert (area.folder / "old.pickle").stat().st_mtime > hour_ago
+    assert (area.folder / "unread.pickle").stat().st_mtime > hour_ago
+    assert (area.folder / "new.pickle").stat().st_mtime == pytest.approx(hour_ago)
+
+
 @pytest.fixture
 def package_copy(tmp_path, monkeypatch):
     """This package copied, and the code digests read from the copy."""

@@ -248,11 +248,7 @@ class ParsedNotes:
     def has(self, key: str) -> bool:
         """Whether the note's parse is kept, without reading it (`kept.KeptNote`): its
         time is refreshed as if it were read, so pruning keeps it."""
-        name = f"{key}.pickle"
-        if not self.area.exists(name):
-            return False
-        self.area.touch(name)
-        return True
+        return self.area.keeps(f"{key}.pickle")
 
     def put(self, key: str, entry: bytes, decoded: tuple[Any, Any]) -> None:
         """Stage a note's `entry` (`note_entry`) and what it decodes to; written when

@@ -35,21 +35,27 @@ from .kept import KeptNote, Lost, Summary, summarise, with_identity
 from .model import Deck, Note
 from .store import Area, Store
 
-VERSION = 6
+VERSION = 7
 AREA = "resolved"
 # The code a kept piece is made by: the parse and the matching.
 CODE = (*PARSE_CODE, "identity.py", "resolved.py", "kept.py")
 INDEX = "index.json"
 
 
+# Between two facts' lines in the lock. A line is one JSON object, which writes a line
+# break inside a string as `\n`: this never occurs within a line.
+BETWEEN = ",\n"
+
+
 @dataclass(frozen=True)
 class Piece:
     """One note as the build resolved it, and its live facts' lines of the lock file (by
-    GUID). The entries themselves are read back from the lines only when the note has
-    changed and its old facts join the match."""
+    GUID) as one block, as they stand in the lock: the lock is written from the blocks
+    of unchanged notes without splitting them. The entries themselves are read back
+    only when the note has changed and its old facts join the match."""
 
     note: Note
-    lines: tuple[str, ...]
+    block: str
     # The snapshot file it was kept from, if it was, and its record in the index:
     # nothing to write again.
     file: str = ""
@@ -57,10 +63,11 @@ class Piece:
 
     @property
     def entries(self) -> tuple[LockEntry, ...]:
-        return entries_of(self.lines)
+        return entries_of(self.block)
 
 
-def entries_of(lines: Iterable[str]) -> tuple[LockEntry, ...]:
+def entries_of(block: str) -> tuple[LockEntry, ...]:
+    lines = block.split(BETWEEN) if block else []
     return tuple(identity.entry_from_json(json.loads(line), i) for i, line in enumerate(lines))
 
 
@@ -81,7 +88,7 @@ class Resolution:
 
 def piece(note: Note, entries: Iterable[LockEntry]) -> Piece:
     ordered = sorted(entries, key=lambda e: e.guid)
-    return Piece(note, tuple(entry_line(e) for e in ordered))
+    return Piece(note, BETWEEN.join(entry_line(e) for e in ordered))
 
 
 def by_file(entries: Iterable[LockEntry]) -> tuple[dict[str, list[LockEntry]], list[LockEntry]]:
@@ -104,9 +111,9 @@ def lock_text(
 ) -> str:
     """The lock file, as `Lock.dumps` writes it: live facts by file then GUID, then the
     removed ones the same way."""
-    lines = [line for p in sorted(pieces, key=lambda p: p.note.path) for line in p.lines]
-    lines += [entry_line(e) for e in sorted(removed, key=lambda e: (e.path, e.guid))]
-    return compose(stamps, lines, lock_id)
+    blocks = [p.block for p in sorted(pieces, key=lambda p: p.note.path) if p.block]
+    blocks += [entry_line(e) for e in sorted(removed, key=lambda e: (e.path, e.guid))]
+    return compose(stamps, blocks, lock_id)  # joined as lines are, so blocks need not split
 
 
 def full(
@@ -179,7 +186,7 @@ class Snapshot:
         found = self._read(record)
         if found is None:
             return None
-        summary, lines = found
+        summary, block = found
         # A note that embeds others is matched again each build: what it shows may have
         # changed with the other notes (`embeds.expand`), its bytes not.
         if summary.embeds or not parsed.has(key) or not media_unchanged(summary.stats):
@@ -197,10 +204,10 @@ class Snapshot:
                 note.facts  # noqa: B018  read now, while a lost parse can still be made
             except Lost:
                 return None
-        self.kept[path] = Piece(note, lines, record["file"], record)
+        self.kept[path] = Piece(note, block, record["file"], record)
         return note
 
-    def _read(self, record: dict[str, Any]) -> tuple[Summary, tuple[str, ...]] | None:
+    def _read(self, record: dict[str, Any]) -> tuple[Summary, str] | None:
         """A piece's file (`write_piece`): the note's summary and its lock lines."""
         return self.area.get(record["file"], decode_piece)
 
@@ -258,7 +265,7 @@ class Snapshot:
             tuple(e for e in removed if not e.gone),
         )
         text = lock_text(sub_lock.stamps, pieces, removed, self.lock_id)
-        has_facts = bool(removed) or any(p.lines for p in pieces)
+        has_facts = bool(removed) or any(p.block for p in pieces)
         return Resolution(
             new_deck,
             report,
@@ -271,18 +278,17 @@ class Snapshot:
         )
 
 
-def decode_piece(data: bytes) -> tuple[Summary, tuple[str, ...]]:
-    ids, summary, *lines = data.decode("utf-8").split("\n")
-    return Summary.loads(ids, summary), tuple(lines)
+def decode_piece(data: bytes) -> tuple[Summary, str]:
+    ids, summary, block = data.decode("utf-8").split("\n", 2)
+    return Summary.loads(ids, summary), block
 
 
 def write_piece(area: Area, piece: Piece, key: str, stats: Mapping[str, Any]) -> str:
     """A piece's file, named by what it holds, written once: its facts' identities as
     one line of JSON, its note's summary as another, then its lock lines as they stand
-    in the lock (one JSON object a line, never a raw line break): read back without
-    decoding them."""
+    in the lock (`Piece.block`): read back as one string, without decoding them."""
     summary = summarise(piece.note, stats)
-    kept = "\n".join([summary.ids, summary.dumps(), *piece.lines])
+    kept = "\n".join([summary.ids, summary.dumps(), piece.block])
     file = hashlib.sha256(f"{key}|{kept}".encode()).hexdigest()[:32] + ".txt"
     area.put(file, kept.encode("utf-8"))
     return file

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import stat
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -75,10 +76,12 @@ class Area:
         if isinstance(staged, bytes):
             return staged
         try:
-            data = (staged or self.path(name)).read_bytes()
+            with open(staged or self.path(name), "rb") as file:
+                data = file.read()
+                changed = os.fstat(file.fileno()).st_mtime
         except OSError:
             return None
-        self.touch(name)
+        self.touch(name, changed)
         return data
 
     def get(self, name: str, decode: Callable[[bytes], T]) -> T | None:
@@ -133,10 +136,25 @@ class Area:
         """After this build's writes, delete the area's files not in `names`."""
         self.retained = set(names)
 
-    def touch(self, name: str) -> None:
-        """Refresh the entry's time, so pruning keeps what builds still use."""
+    def keeps(self, name: str) -> bool:
+        """Whether the entry is there (`exists`), its time refreshed as when it is read:
+        for an entry used without being read."""
+        if name in self.staged:
+            return True
+        try:
+            st = self.path(name).stat()
+        except OSError:
+            return False
+        if not stat.S_ISREG(st.st_mode):
+            return False
+        self.touch(name, st.st_mtime)
+        return True
+
+    def touch(self, name: str, changed: float = 0.0) -> None:
+        """Refresh the entry's time, so pruning keeps what builds still use; not when
+        its time (`changed`, if known) is within a day already."""
         now = time.time()
-        if now - self.touched.get(name, 0.0) < TOUCH_EVERY:
+        if now - max(changed, self.touched.get(name, 0.0)) < TOUCH_EVERY:
             return
         self.touched[name] = now
         with contextlib.suppress(OSError):
