@@ -101,6 +101,21 @@ def test_empty_notes_folder_is_an_error(tmp_path):
     assert "no notes found" in result.diagnostics[0].message
 
 
+def test_a_lock_checked_out_with_crlf_line_ends_is_not_rewritten(tmp_path):
+    """git on Windows may check the lock out with `\r\n`: the same text, so a build
+    leaves it as it is; an edit then writes it with `\n`."""
+    notes = copy_fixture("kinds", tmp_path)
+    config = BuildConfig(notes=notes, out=tmp_path / "dist", formats=("apkg",))
+    assert build(config).ok
+    crlf = config.lock_path.read_bytes().replace(b"\n", b"\r\n")
+    config.lock_path.write_bytes(crlf)
+    assert build(config).ok
+    assert config.lock_path.read_bytes() == crlf
+    (notes / "general.md").write_text("- a new fact :: its answer\n", encoding="utf-8")
+    assert build(config).ok
+    assert b"\r" not in config.lock_path.read_bytes()
+
+
 @pytest.mark.slow
 def test_failed_build_leaves_outputs_and_lock_byte_identical(tmp_path):
     notes = copy_fixture("kinds", tmp_path)

@@ -280,10 +280,10 @@ def published(
             raise Stop(
                 BuildResult(subset, diags, ok=False, report=report, counts=counts_of(subset))
             )
-        lock_text = resolution.lock_text
         lock = plan.lock
-        if lock_text != lock.text and resolution.has_facts:
-            lock = cache.written_lock(lock_text)
+        written = cache.written_lock(resolution.lock_text)
+        if not lock.same_text(written) and resolution.has_facts:
+            lock = written
             assert lock.data is not None
             publication.stage(config.lock_path).write_bytes(lock.data)
         outputs = [p for p in publication.targets if p != config.lock_path]
