@@ -135,3 +135,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             if fixture.scope in ("module", "session") and "tmp_path_factory" in fixture.argnames:
                 item.add_marker(pytest.mark.slow)
                 break
+
+
+def rows_made(monkeypatch) -> list[str]:
+    """The paths of the notes whose deck rows a build makes (not kept), as it makes them."""
+    from exporter.exporters import anki
+
+    made: list[str] = []
+    real = anki.note_rows
+
+    def counting(note, types):
+        made.append(note.path)
+        return real(note, types)
+
+    monkeypatch.setattr(anki, "note_rows", counting)
+    return made

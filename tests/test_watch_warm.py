@@ -17,11 +17,10 @@ import pytest
 
 from exporter import store, workers
 from exporter.config import BuildConfig, default_styles
-from exporter.exporters import anki
 from exporter.pipeline import BuildResult, build
 from exporter.watch import watch
 
-from .conftest import copy_fixture, write_note
+from .conftest import copy_fixture, rows_made, write_note
 
 pytestmark = pytest.mark.slow
 
@@ -135,14 +134,7 @@ def test_a_warm_store_serves_kept_entries_from_memory(tmp_path, monkeypatch):
     of that note only: the others' are kept."""
     notes = copy_fixture("identity", tmp_path)
     config = BuildConfig(notes=notes, out=tmp_path / "dist")
-    made: list[str] = []
-    real_rows = anki.note_rows
-
-    def counting(note, types):
-        made.append(note.path)
-        return real_rows(note, types)
-
-    monkeypatch.setattr(anki, "note_rows", counting)
+    made = rows_made(monkeypatch)
     with store.warm(), workers.warm():
         assert build(config).ok
         kept = store.open_store(config.out)

@@ -9,11 +9,11 @@ import sqlite3
 from pathlib import Path
 
 from exporter.config import BuildConfig
-from exporter.exporters import anki, anki_rows
+from exporter.exporters import anki_rows
 from exporter.pipeline import build
 from exporter.store import Store, cache_root
 
-from ..conftest import FIXTURES
+from ..conftest import FIXTURES, rows_made
 
 T0, T1 = 1_800_000_000, 1_800_000_500
 
@@ -38,22 +38,10 @@ def reword(notes: Path, n: int) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def counting_rows(monkeypatch) -> list[str]:
-    made: list[str] = []
-    real = anki.note_rows
-
-    def counting(note, types):
-        made.append(note.path)
-        return real(note, types)
-
-    monkeypatch.setattr(anki, "note_rows", counting)
-    return made
-
-
 def test_an_edit_makes_the_rows_of_that_note_only(tmp_path, monkeypatch):
     shutil.copytree(FIXTURES / "everyday", tmp_path / "notes")
     config = deck_config(tmp_path)
-    made = counting_rows(monkeypatch)
+    made = rows_made(monkeypatch)
     assert build(config, now=lambda: T0).ok
     notes = len(made)
     assert notes >= 8 and len(kept_keys(config)) == notes
@@ -122,7 +110,7 @@ def test_a_database_of_another_version_is_made_again_and_old_entries_go(tmp_path
         conn.execute("PRAGMA user_version = 99")
     old_entry = database(config).parent / "0123abcd.pickle"  # a note's rows, as once kept
     old_entry.write_bytes(b"rows of an earlier version")
-    made = counting_rows(monkeypatch)
+    made = rows_made(monkeypatch)
     reword(config.notes, 6)
     assert build(config, now=lambda: T1).ok
     assert len(made) == len(list(config.notes.rglob("*.md")))
