@@ -8,8 +8,10 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from exporter.config import BuildConfig
-from exporter.kept import KeptNote
+from exporter.kept import KeptNote, Lost, summarise
 from exporter.model import Note
 from exporter.pipeline import build
 
@@ -136,3 +138,25 @@ def test_a_kept_note_whose_image_changed_is_read_again(tmp_path):
     with zipfile.ZipFile(config.out / "notes.apkg") as package:
         media = [package.read(name) for name in package.namelist() if name.isdigit()]
     assert media == [PNG + b"\0" * 16]
+
+
+def test_a_kept_note_that_could_not_be_read_can_be_read_again(tmp_path):
+    """A warm process keeps its kept notes: one whose read failed (`Lost`) must fail the
+    same way, or be read, when asked again, never lose its way to its fields."""
+    notes = tmp_path / "notes"
+    write_note(notes, "a.md", "# A\n\n- Quorum :: one tenth\n")
+    result = build(deck_config(tmp_path), now=lambda: T0)
+    (full,) = result.deck.notes
+    tries = []
+
+    def load() -> Note:
+        tries.append(1)
+        if len(tries) == 1:
+            raise Lost(full.path)
+        return full
+
+    kept = KeptNote.of(full.path, summarise(full), load)
+    with pytest.raises(Lost):
+        kept.facts  # noqa: B018
+    assert kept.facts == full.facts and kept == full and len(tries) == 2
+    assert kept.title == full.title and len(tries) == 2  # read once, then held

@@ -161,8 +161,9 @@ class KeptNote(Note):
         return note
 
     def __getattr__(self, name: str) -> Any:
-        # Only called for what the instance lacks: the lazy fields, until read.
-        load = self.__dict__.pop("_load", None) if name in LAZY else None
+        # Only called for what the instance lacks: the lazy fields, until read. A read
+        # that fails (`Lost`) may be tried again: a warm process keeps the note.
+        load = self.__dict__.get("_load") if name in LAZY else None
         if load is None:
             raise AttributeError(name)
         full = load()
@@ -177,6 +178,7 @@ class KeptNote(Note):
             raise Lost(self.path)
         for field in LAZY:
             self.__dict__[field] = getattr(full, field)
+        del self.__dict__["_load"]
         return self.__dict__[name]
 
     @property
