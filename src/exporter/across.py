@@ -12,7 +12,7 @@ import unicodedata
 from pathlib import Path
 
 from .diagnostics import Diagnostic, error, warning
-from .kept import summary_of
+from .kept import Summary, summary_of
 from .model import Deck, Fact, Note
 from .sources import display_path
 from .store import Store, of_note
@@ -23,25 +23,23 @@ def check(deck: Deck, root: Path, store: Store | None = None) -> list[Diagnostic
     facts' keys, anchors and names), so an unchanged note is not read for them; with a
     `store` a warm process makes it once per note."""
     shown = {note.path: display_path(root / note.path) for note in deck.notes}
-    names: set[str] = set()
-    for note in deck.notes:
-        names.update(of_note(store, "summary", note, summary_of).names)
+    summaries = [of_note(store, "summary", note, summary_of) for note in deck.notes]
+    names = {name for summary in summaries for name in summary.names}
     return [
-        *repeats(deck, shown, store),
+        *repeats(deck, shown, summaries),
         *case_twins(deck, shown, names),
         *unicode_twins(deck, shown),
     ]
 
 
-def repeated(notes: tuple[Note, ...], store: Store | None = None) -> list[Note]:
+def repeated(notes: tuple[Note, ...], summaries: list[Summary]) -> list[Note]:
     """The notes holding a fact key or an `^id` that is somewhere else too (or twice in
     them), by their summaries. Keys are hashes: two facts that only share one are
     compared in full by `repeats`, which finds nothing for them."""
     first_key: dict[str, int] = {}
     first_anchor: dict[str, int] = {}
     found: set[int] = set()
-    for i, note in enumerate(notes):
-        summary = of_note(store, "summary", note, summary_of)
+    for i, summary in enumerate(summaries):
         for seen, values in ((first_key, summary.keys), (first_anchor, summary.anchors)):
             if len(set(values)) != len(values):
                 found.add(i)
@@ -52,14 +50,14 @@ def repeated(notes: tuple[Note, ...], store: Store | None = None) -> list[Note]:
     return [note for i, note in enumerate(notes) if i in found]
 
 
-def repeats(deck: Deck, shown: dict[str, str], store: Store | None = None) -> list[Diagnostic]:
+def repeats(deck: Deck, shown: dict[str, str], summaries: list[Summary]) -> list[Diagnostic]:
     """An error at an `^id` used twice; a warning at a fact written twice. Only the
     notes that share a key or an `^id` (`repeated`) are read fact by fact: a fact no
     other shares adds nothing here."""
     out: list[Diagnostic] = []
     seen_anchor: dict[str, str] = {}
     seen_fact: dict[tuple[str, str], Fact] = {}
-    for note in repeated(deck.notes, store):
+    for note in repeated(deck.notes, summaries):
         for fact in note.facts:
             key = (fact.plain_question, fact.plain_answer)
             first = seen_fact.setdefault(key, fact)

@@ -117,22 +117,22 @@ def summarise(note: Note, stats: Mapping[str, Any] | None = None) -> Summary:
     )
 
 
+def held(note: Note) -> Summary | None:
+    """The summary a kept note was made with; None for any other note (a copy of a
+    kept note made by `dataclasses.replace` is a whole note, without one)."""
+    found = note.__dict__.get("_summary")
+    return found if isinstance(found, Summary) else None
+
+
 def summary_of(note: Note) -> Summary:
     """The note's summary: the one it was kept with, else made from its fields."""
-    if isinstance(note, KeptNote):
-        held = note.__dict__.get("_summary")
-        if held is not None:
-            return held  # type: ignore[no-any-return,unused-ignore]
-    return summarise(note)
+    return held(note) or summarise(note)
 
 
 def identities(note: Note) -> str:
     """Its facts' identities (`identities_text`), read from its summary when kept."""
-    if isinstance(note, KeptNote):
-        held = note.__dict__.get("_summary")
-        if held is not None:
-            return held.ids  # type: ignore[no-any-return,unused-ignore]
-    return identities_text(note.facts)
+    summary = held(note)
+    return summary.ids if summary is not None else identities_text(note.facts)
 
 
 class Lost(Exception):
@@ -183,12 +183,12 @@ class KeptNote(Note):
 
     @property
     def fact_count(self) -> int:
-        summary = self.__dict__.get("_summary")
+        summary = held(self)
         return summary.count if summary is not None else len(self.facts)
 
     @property
     def card_count(self) -> int:
-        summary = self.__dict__.get("_summary")
+        summary = held(self)
         return summary.cards if summary is not None else super().card_count
 
     def __eq__(self, other: object) -> bool:

@@ -343,10 +343,12 @@ class AnkiExporter:
         cache = RowCache(store)
         keys = [cache.key(note) for note in deck.notes]
         known = cache.known(k for k in keys if k)
+        kept: list[str] = []
         made: list[tuple[str, NoteRows]] = []
         uses: list[tuple[tuple[str, str], ...]] = []
         for note, key in zip(deck.notes, keys, strict=True):
             if key is not None and key in known:
+                kept.append(key)
                 uses.append(known[key])
             else:
                 rows = note_rows(note, types)
@@ -374,7 +376,6 @@ class AnkiExporter:
                 cursor.execute("PRAGMA main.synchronous=OFF")
                 attached = cache.attach(conn)
                 package.write_to_db(cursor, EPOCH, iter(()))
-                kept = [k for k in keys if k is not None and k in known]
                 insert(cursor, kept, (rows for _, rows in made), attached)
                 stamp_note_types(cursor, deck.type_mtimes)
                 conn.commit()
